@@ -1,0 +1,5 @@
+"""Developer settings: `make run` uses these."""
+
+from .base import *  # noqa: F403
+
+DEBUG = True

@@ -1,0 +1,44 @@
+"""Telling other parts of the product that contacts changed, after the commit.
+
+Segment membership must follow the data. Services call `contacts_changed` with what
+changed; once the transaction commits, every registered listener (the segment engine
+registers one in its AppConfig.ready) gets the ids and a Change saying which fields,
+tags, event names or devices changed, so it can skip the rules that cannot be
+affected. Nothing is sent if the transaction rolls back.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+
+@dataclass
+class Change:
+    fields: set[str] = field(default_factory=set)  # "country", "attributes.plan", ...
+    tags: bool = False
+    event_names: set[str] = field(default_factory=set)
+    devices: bool = False
+    created: bool = False
+    deleted: bool = False
+
+
+Listener = Callable[[int, list[int], Change], None]
+_listeners: list[Listener] = []
+
+
+def register_listener(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def contacts_changed(workspace_id: int, contact_ids: Iterable[int], change: Change) -> None:
+    ids = sorted(set(contact_ids))
+    if not ids or not _listeners:
+        return
+
+    def send():
+        for listener in list(_listeners):
+            listener(workspace_id, ids, change)
+
+    transaction.on_commit(send)

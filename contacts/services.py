@@ -1,0 +1,522 @@
+"""Every write to contacts, tags, attributes and events. The web pages, the API, the
+importer and the commands all call these, so the rules live here once."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest, Lower
+from django.utils import timezone
+
+from contacts import attributes as attrs
+from contacts.changes import Change, contacts_changed
+from contacts.models import TEXT_FIELDS, Contact, ContactTag, CustomAttribute, Event, Tag
+from workspaces.models import Workspace
+
+EDITABLE_FIELDS = [*TEXT_FIELDS, "score"]
+LOOKUP_FIELDS = ("id", "email", "external_id")
+MAX_TAG_LENGTH = 100
+MAX_EVENT_NAME = 200
+MAX_PROPERTIES_BYTES = 16_000
+SCORE_LIMIT = 2_147_483_647
+_email_validator = EmailValidator(message="Enter a valid email address.")
+
+
+class DuplicateContact(ValidationError):
+    """Another contact of the workspace has this email or external id."""
+
+    def __init__(self, field_name: str, value: str):
+        label = "email" if field_name == "email" else "external id"
+        super().__init__(
+            {field_name: [f"Another contact already has the {label} '{value}'."]},
+            code="duplicate_contact",
+        )
+        self.field_name = field_name
+
+
+# ---------------------------------------------------------------- normalising input
+
+
+def clean_lookup(value) -> str:
+    """Emails and external ids are matched case-insensitively, ignoring spaces."""
+    return str(value).strip().lower()
+
+
+def _clean_field(name: str, value):
+    if name == "score":
+        if value is None or value == "":
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValidationError({name: ["Score must be a whole number."]})
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValidationError({name: ["Score must be a whole number."]}) from None
+        if not number.is_integer() or abs(number) > SCORE_LIMIT:
+            raise ValidationError({name: ["Score must be a whole number."]})
+        return int(number)
+    if value is None:
+        return None if name in ("email", "external_id") else ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError({name: ["Give a text value."]})
+    text = str(value).strip()
+    if "\x00" in text:
+        raise ValidationError({name: ["Contains a NUL character."]})
+    max_length = Contact._meta.get_field(name).max_length
+    if len(text) > max_length:
+        raise ValidationError({name: [f"At most {max_length} characters."]})
+    if name == "email" and text:
+        try:
+            _email_validator(text)
+        except ValidationError:
+            raise ValidationError({name: [f"'{text}' is not a valid email address."]}) from None
+    if name in ("email", "external_id") and not text:
+        return None
+    return text
+
+
+def clean_fields(data: dict) -> dict:
+    """The built-in fields of `data`, cleaned; every error collected, by field."""
+    cleaned, errors = {}, {}
+    for name in EDITABLE_FIELDS:
+        if name in data:
+            try:
+                cleaned[name] = _clean_field(name, data[name])
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def attribute_definitions(workspace: Workspace) -> dict[str, CustomAttribute]:
+    """The workspace's attributes by lower-cased key."""
+    return {a.key.lower(): a for a in CustomAttribute.objects.filter(workspace=workspace)}
+
+
+def attribute_define(
+    *, workspace: Workspace, key: str, type: str, label: str = ""
+) -> CustomAttribute:
+    attrs.validate_key(key)
+    if type not in CustomAttribute.Type.values:
+        raise ValidationError({"type": [f"Unknown attribute type '{type}'."]})
+    existing = CustomAttribute.objects.filter(workspace=workspace, key__iexact=key).first()
+    if existing:
+        raise ValidationError({"key": [f"The attribute '{existing.key}' already exists."]})
+    try:
+        with transaction.atomic():
+            return CustomAttribute.objects.create(
+                workspace=workspace, key=key, type=type, label=label
+            )
+    except IntegrityError:
+        raise ValidationError({"key": [f"The attribute '{key}' already exists."]}) from None
+
+
+def clean_attributes(
+    workspace: Workspace,
+    incoming,
+    *,
+    definitions: dict[str, CustomAttribute] | None = None,
+    define_missing: bool = True,
+) -> dict:
+    """{stored key: stored value or None (remove)}. Keys the workspace does not define
+    yet are defined on first use, typed from their value (api.md)."""
+    if not isinstance(incoming, dict):
+        raise ValidationError({"attributes": ["Attributes must be an object of key: value."]})
+    if definitions is None:
+        definitions = attribute_definitions(workspace)
+    cleaned, errors = {}, []
+    for key, value in incoming.items():
+        try:
+            cleaned.update(_clean_attribute(workspace, definitions, key, value, define_missing))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError({"attributes": errors})
+    return cleaned
+
+
+def _clean_attribute(workspace, definitions, key, value, define_missing) -> dict:
+    attrs.validate_key(key)
+    definition = definitions.get(key.lower())
+    if value is None or value == "":
+        return {definition.key if definition else key: None}
+    if definition is None:
+        if not define_missing:
+            raise ValidationError(f"Unknown attribute '{key}'.")
+        attr_type = attrs.infer_type(value)
+        attrs.coerce(attr_type, value, key)  # refuse lists, NULs... before defining
+        definition = _define_on_first_use(workspace, key, attr_type)
+        definitions[key.lower()] = definition
+    return {definition.key: attrs.coerce(definition.type, value, definition.key)}
+
+
+def _define_on_first_use(workspace, key, attr_type) -> CustomAttribute:
+    try:
+        with transaction.atomic():
+            return CustomAttribute.objects.create(workspace=workspace, key=key, type=attr_type)
+    except IntegrityError:  # defined meanwhile by a concurrent request
+        return CustomAttribute.objects.get(workspace=workspace, key__iexact=key)
+
+
+def _apply_attributes(contact: Contact, cleaned: dict) -> set[str]:
+    changed = set()
+    for key, value in cleaned.items():
+        if value is None:
+            if key in contact.attributes:
+                del contact.attributes[key]
+                changed.add(f"attributes.{key}")
+        elif contact.attributes.get(key) != value:
+            contact.attributes[key] = value
+            changed.add(f"attributes.{key}")
+    return changed
+
+
+# ---------------------------------------------------------------- contacts
+
+
+def _check_unique(workspace: Workspace, fields: dict, exclude_id: int | None = None) -> None:
+    for name in ("email", "external_id"):
+        value = fields.get(name)
+        if not value:
+            continue
+        others = Contact.objects.annotate(_key=Lower(name)).filter(
+            workspace=workspace, _key=value.lower()
+        )
+        if exclude_id:
+            others = others.exclude(pk=exclude_id)
+        if others.exists():
+            raise DuplicateContact(name, value)
+
+
+def _save_unique(contact: Contact, fields: dict) -> None:
+    """Save, turning a lost race on the unique indexes into DuplicateContact."""
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        _check_unique(contact.workspace, fields, exclude_id=contact.pk)
+        raise
+
+
+@transaction.atomic
+def contact_create(*, workspace: Workspace, data: dict, tags: list[str] | None = None) -> Contact:
+    fields = clean_fields(data)
+    cleaned_attrs = clean_attributes(workspace, data.get("attributes") or {})
+    _check_unique(workspace, fields)
+    contact = Contact(workspace=workspace, **fields)
+    _apply_attributes(contact, cleaned_attrs)
+    _save_unique(contact, fields)
+    if tags:
+        _tags_link(contact, tags)
+    contacts_changed(workspace.id, [contact.id], Change(created=True, tags=bool(tags)))
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, data: dict) -> Contact:
+    """Change some fields; `attributes` merges key by key, a None value removes a key."""
+    fields = clean_fields(data)
+    cleaned_attrs = (
+        clean_attributes(contact.workspace, data["attributes"])
+        if data.get("attributes") is not None
+        else {}
+    )
+    _check_unique(contact.workspace, fields, exclude_id=contact.pk)
+    changed = {name for name, value in fields.items() if getattr(contact, name) != value}
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    changed |= _apply_attributes(contact, cleaned_attrs)
+    if changed:
+        _save_unique(contact, fields)
+        contacts_changed(
+            contact.workspace_id, [contact.id], Change(fields=changed | {"updated_at"})
+        )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    workspace_id, contact_id = contact.workspace_id, contact.id
+    contact.delete()
+    contacts_changed(workspace_id, [contact_id], Change(deleted=True))
+
+
+def contacts_find(workspace: Workspace, match_on: str, values: list) -> dict:
+    """{cleaned value: contact} for the values that name a contact of the workspace."""
+    if match_on == "id":
+        ids = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        return {c.id: c for c in Contact.objects.filter(workspace=workspace, id__in=ids)}
+    keys = {clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()}
+    found = Contact.objects.annotate(_key=Lower(match_on)).filter(
+        workspace=workspace, _key__in=keys
+    )
+    return {c._key: c for c in found}
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+    contact_ids: list[int] = field(default_factory=list)
+
+
+def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> UpsertResult:
+    """Create or update each item, matched on email or external id. Each item stands
+    alone: a bad one is reported by index and the others are saved."""
+    if match_on not in ("email", "external_id"):
+        raise ValidationError({"match_on": ["match_on must be 'email' or 'external_id'."]})
+    result = UpsertResult()
+    keys = [item.get(match_on) for item in items if isinstance(item, dict)]
+    existing = contacts_find(workspace, match_on, keys)
+    definitions = attribute_definitions(workspace)
+    for index, item in enumerate(items):
+        try:
+            with transaction.atomic():
+                contact, created = _upsert_one(workspace, match_on, item, existing, definitions)
+        except ValidationError as exc:
+            result.errors.append({"index": index, "message": _one_line(exc)})
+            continue
+        existing[clean_lookup(getattr(contact, match_on))] = contact
+        result.contact_ids.append(contact.id)
+        if created:
+            result.created += 1
+        else:
+            result.updated += 1
+    return result
+
+
+def _upsert_one(workspace, match_on, item, existing, definitions) -> tuple[Contact, bool]:
+    if not isinstance(item, dict):
+        raise ValidationError("Each contact must be an object.")
+    key = item.get(match_on)
+    if not isinstance(key, str | int) or isinstance(key, bool) or not str(key).strip():
+        raise ValidationError(f"'{match_on}' is required to match on it.")
+    contact = existing.get(clean_lookup(key))
+    if contact is None:
+        fields = clean_fields(item)
+        cleaned_attrs = clean_attributes(
+            workspace, item.get("attributes") or {}, definitions=definitions
+        )
+        _check_unique(workspace, fields)
+        contact = Contact(workspace=workspace, **fields)
+        _apply_attributes(contact, cleaned_attrs)
+        _save_unique(contact, fields)
+        contacts_changed(workspace.id, [contact.id], Change(created=True))
+        created = True
+    else:
+        contact = contact_update(contact=contact, data=item)
+        created = False
+    if item.get("tags"):
+        contact_tags_add(contact=contact, names=item["tags"])
+    return contact, created
+
+
+def _one_line(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
+            for name, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)
+
+
+def error_message(exc: ValidationError) -> str:
+    """A ValidationError as one sentence, for the API and the error files."""
+    return _one_line(exc)
+
+
+# ---------------------------------------------------------------- tags
+
+
+def clean_tag_names(names) -> list[str]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValidationError({"tags": ["Tags must be a list of names."]})
+    cleaned, seen = [], set()
+    for name in names:
+        text = name.strip()
+        if not text:
+            continue
+        if "\x00" in text or len(text) > MAX_TAG_LENGTH:
+            raise ValidationError({"tags": [f"'{text[:40]}' is not a valid tag name."]})
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            cleaned.append(text)
+    return cleaned
+
+
+def tags_get_or_create(workspace: Workspace, names: list[str]) -> list[Tag]:
+    """The tags of these names (case-insensitively), creating the missing ones."""
+    wanted = {name.lower(): name for name in names}
+    found = {
+        t.name.lower(): t
+        for t in Tag.objects.annotate(_key=Lower("name")).filter(
+            workspace=workspace, _key__in=list(wanted)
+        )
+    }
+    for key, name in wanted.items():
+        if key not in found:
+            try:
+                with transaction.atomic():
+                    found[key] = Tag.objects.create(workspace=workspace, name=name)
+            except IntegrityError:
+                found[key] = Tag.objects.get(workspace=workspace, name__iexact=name)
+    return [found[key] for key in wanted]
+
+
+def _tags_link(contact: Contact, names) -> int:
+    tags = tags_get_or_create(contact.workspace, clean_tag_names(names))
+    links = [ContactTag(contact=contact, tag=tag) for tag in tags]
+    before = ContactTag.objects.filter(contact=contact).count()
+    ContactTag.objects.bulk_create(links, ignore_conflicts=True)
+    return ContactTag.objects.filter(contact=contact).count() - before
+
+
+@transaction.atomic
+def contact_tags_add(*, contact: Contact, names) -> Contact:
+    if _tags_link(contact, names):
+        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True))
+    return contact
+
+
+@transaction.atomic
+def contact_tags_remove(*, contact: Contact, names) -> Contact:
+    keys = [name.lower() for name in clean_tag_names(names)]
+    removed, _ = (
+        ContactTag.objects.annotate(_key=Lower("tag__name"))
+        .filter(contact=contact, _key__in=keys)
+        .delete()
+    )
+    if removed:
+        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True))
+    return contact
+
+
+@transaction.atomic
+def contacts_tag(*, workspace: Workspace, contact_ids: list[int], names) -> int:
+    """Tag many contacts at once (the contact list's bulk action); returns how many."""
+    tags = tags_get_or_create(workspace, clean_tag_names(names))
+    ids = list(
+        Contact.objects.filter(workspace=workspace, id__in=contact_ids).values_list("id", flat=True)
+    )
+    links = [ContactTag(contact_id=cid, tag=tag) for cid in ids for tag in tags]
+    ContactTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
+    contacts_changed(workspace.id, ids, Change(tags=True))
+    return len(ids)
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass
+class EventsResult:
+    accepted: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def _clean_event(item, now: datetime) -> tuple[str, object, str, datetime, dict]:
+    if not isinstance(item, dict):
+        raise ValidationError("Each event must be an object.")
+    who = item.get("contact")
+    if not isinstance(who, dict) or len([k for k in LOOKUP_FIELDS if k in who]) != 1:
+        raise ValidationError("'contact' must hold exactly one of id, email or external_id.")
+    kind = next(k for k in LOOKUP_FIELDS if k in who)
+    value = who[kind]
+    if kind == "id" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError("'contact.id' must be a whole number.")
+    if kind != "id" and (not isinstance(value, str | int) or isinstance(value, bool)):
+        raise ValidationError(f"'contact.{kind}' must be text.")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_EVENT_NAME:
+        raise ValidationError(f"'name' must be text of 1 to {MAX_EVENT_NAME} characters.")
+    if "\x00" in name:
+        raise ValidationError("'name' contains a NUL character.")
+    occurred_at = _clean_occurred_at(item.get("occurred_at"), now)
+    properties = item.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ValidationError("'properties' must be an object.")
+    if len(repr(properties)) > MAX_PROPERTIES_BYTES or "\\x00" in repr(properties):
+        raise ValidationError("'properties' is too large or contains a NUL character.")
+    key = value if kind == "id" else clean_lookup(value)
+    return kind, key, name.strip(), occurred_at, properties
+
+
+def _clean_occurred_at(value, now: datetime) -> datetime:
+    if value is None:
+        return now
+    moment = value if isinstance(value, datetime) else None
+    if isinstance(value, str):
+        moment = attrs.parse_iso_moment(value)
+        if moment is not None and not isinstance(moment, datetime):
+            moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    if moment is None:
+        raise ValidationError("'occurred_at' must be an ISO 8601 date or datetime.")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    if moment > now + timedelta(days=1):
+        raise ValidationError("'occurred_at' is more than a day in the future.")
+    if moment.year < 1900:
+        raise ValidationError("'occurred_at' is too far in the past.")
+    return moment
+
+
+@transaction.atomic
+def events_record(*, workspace: Workspace, items: list) -> EventsResult:
+    """Record events for existing contacts; an unknown contact is an error for that
+    item. Moves each contact's last_activity_at forward to its newest event."""
+    result, now, cleaned = EventsResult(), timezone.now(), []
+    for index, item in enumerate(items):
+        try:
+            cleaned.append((index, *_clean_event(item, now)))
+        except ValidationError as exc:
+            result.errors.append({"index": index, "message": _one_line(exc)})
+    contacts = {
+        kind: contacts_find(workspace, kind, [c[2] for c in cleaned if c[1] == kind])
+        for kind in LOOKUP_FIELDS
+    }
+    events = []
+    for index, kind, key, name, occurred_at, properties in cleaned:
+        contact = contacts[kind].get(key)
+        if contact is None:
+            result.errors.append({"index": index, "message": f"No contact with {kind} {key}."})
+            continue
+        events.append(
+            Event(
+                workspace=workspace,
+                contact=contact,
+                name=name,
+                occurred_at=occurred_at,
+                properties=properties,
+            )
+        )
+    Event.objects.bulk_create(events, batch_size=1000)
+    _touch_last_activity(events)
+    result.accepted = len(events)
+    result.errors.sort(key=lambda e: e["index"])
+    if events:
+        contacts_changed(
+            workspace.id,
+            [e.contact_id for e in events],
+            Change(fields={"last_activity_at"}, event_names={e.name for e in events}),
+        )
+    return result
+
+
+def _touch_last_activity(events: list[Event]) -> None:
+    newest: dict[int, datetime] = {}
+    for event in events:
+        if event.contact_id not in newest or event.occurred_at > newest[event.contact_id]:
+            newest[event.contact_id] = event.occurred_at
+    if not newest:
+        return
+    whens = [
+        When(pk=cid, then=Greatest(Coalesce(F("last_activity_at"), Value(moment)), Value(moment)))
+        for cid, moment in newest.items()
+    ]
+    Contact.objects.filter(pk__in=list(newest)).update(
+        last_activity_at=Case(*whens, default=F("last_activity_at"))
+    )

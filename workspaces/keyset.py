@@ -1,0 +1,100 @@
+"""Keyset pagination with opaque cursors, for pages and the API alike.
+
+OFFSET gets slower the deeper you page (300-450 ms at row 900,000 here), and rows
+added or removed while someone pages make OFFSET skip or repeat rows. A keyset page
+asks for "the rows after the last one I saw" in a fixed, unique order, which uses
+the index and stays complete while rows come and go.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    order: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _encode(direction: str, values: list[Any]) -> str:
+    raw = json.dumps({"d": direction, "v": values}, separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, list]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        direction, values = data["d"], data["v"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError) as exc:
+        raise InvalidCursor("The cursor is not valid.") from exc
+    if direction not in ("n", "p") or not isinstance(values, list):
+        raise InvalidCursor("The cursor is not valid.")
+    return direction, values
+
+
+def _key(obj, order: tuple[str, ...]) -> list:
+    values = []
+    for name in order:
+        value = getattr(obj, name.lstrip("-"))
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return values
+
+
+def _after(order: tuple[str, ...], values: list, model, forward: bool) -> Q:
+    """Rows strictly after `values` in `order` (or before, going backwards)."""
+    if len(values) != len(order):
+        raise InvalidCursor("The cursor does not fit this list.")
+    condition = Q()
+    for index in reversed(range(len(order))):
+        name = order[index].lstrip("-")
+        descending = order[index].startswith("-")
+        try:
+            value = model._meta.get_field(name).to_python(values[index])
+        except Exception as exc:  # a field's to_python raises ValidationError, ValueError...
+            raise InvalidCursor("The cursor is not valid.") from exc
+        lookup = "lt" if descending == forward else "gt"
+        strictly = Q(**{f"{name}__{lookup}": value})
+        condition = (
+            strictly if index == len(order) - 1 else strictly | (Q(**{name: value}) & condition)
+        )
+    return condition
+
+
+def paginate(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, limit: int) -> Page:
+    """One page of `queryset` in `order`; the last field of `order` must be unique."""
+    direction, values = _decode(cursor) if cursor else ("n", None)
+    forward = direction == "n"
+    ordering = order if forward else tuple(_flip(name) for name in order)
+    if values is not None:
+        queryset = queryset.filter(_after(order, values, queryset.model, forward))
+    rows = list(queryset.order_by(*ordering)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not forward:
+        rows.reverse()
+    page = Page(items=rows, order=order)
+    if rows:
+        has_next = more if forward else True
+        has_previous = (values is not None) if forward else more
+        if has_next:
+            page.next_cursor = _encode("n", _key(rows[-1], order))
+        if has_previous:
+            page.previous_cursor = _encode("p", _key(rows[0], order))
+    return page
+
+
+def _flip(name: str) -> str:
+    return name[1:] if name.startswith("-") else f"-{name}"

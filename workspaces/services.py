@@ -1,0 +1,152 @@
+"""Writes for workspaces, members, API keys and notifications."""
+
+import hashlib
+import secrets
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from workspaces.models import ApiKey, Membership, Notification, Role, Workspace
+
+KEY_PREFIX = "kith_"
+
+# Other apps add what every new workspace starts with (the segment engine adds the
+# five default segments) by registering a function here in their AppConfig.ready.
+_workspace_initializers: list[Callable[[Workspace], None]] = []
+
+
+def register_workspace_initializer(initializer: Callable[[Workspace], None]) -> None:
+    if initializer not in _workspace_initializers:
+        _workspace_initializers.append(initializer)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, name: str, slug: str | None = None, owner=None) -> Workspace:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["A workspace needs a name."]})
+    if slug:
+        slug = slugify(slug)
+        if not slug:
+            raise ValidationError({"slug": ["Use letters, digits, - or _ in the slug."]})
+        if Workspace.objects.filter(slug=slug).exists():
+            raise ValidationError({"slug": [f"The slug '{slug}' is taken."]})
+    workspace = Workspace.objects.create(name=name, slug=slug or _unique_slug(name))
+    if owner is not None:
+        Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    for initializer in _workspace_initializers:
+        initializer(workspace)
+    return workspace
+
+
+@transaction.atomic
+def membership_add(*, workspace: Workspace, username: str, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role '{role}'."]})
+    user = get_user_model().objects.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise ValidationError({"username": [f"There is no user '{username}'."]})
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise ValidationError({"username": [f"{user.username} is already a member."]})
+    return Membership.objects.create(workspace=workspace, user=user, role=role)
+
+
+def _owners_left(membership: Membership) -> int:
+    return (
+        Membership.objects.filter(workspace=membership.workspace, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role '{role}'."]})
+    if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(membership):
+        raise ValidationError({"role": ["A workspace keeps at least one owner."]})
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Role.OWNER and not _owners_left(membership):
+        raise ValidationError("A workspace keeps at least one owner.")
+    membership.delete()
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple[ApiKey, str]:
+    """A new key and its full text, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Give the key a name, e.g. the system that uses it."]})
+    if len(name) > 100:
+        raise ValidationError({"name": ["At most 100 characters."]})
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        workspace=workspace,
+        name=name,
+        prefix=raw[: len(KEY_PREFIX) + 6],
+        key_hash=hash_key(raw),
+        created_by=created_by,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The active key with this text, or None. Lookup is by hash, so timing reveals
+    nothing about the key."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    key = (
+        ApiKey.objects.select_related("workspace")
+        .filter(key_hash=hash_key(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+    if key is not None:
+        now = timezone.now()
+        # Write at most once a minute per key, not on every request.
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def notification_create(
+    *, workspace: Workspace, user, title: str, body: str = "", url: str = "", level="info"
+) -> Notification:
+    return Notification.objects.create(
+        workspace=workspace, user=user, title=title[:200], body=body, url=url, level=level
+    )
+
+
+def notifications_mark_read(*, workspace: Workspace, user, ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(workspace=workspace, user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(id__in=ids)
+    return unread.update(read_at=timezone.now())
