@@ -1,5 +1,223 @@
-"""The JSON API (api.md): one NinjaAPI, routers from each app."""
+"""The JSON API (api.md): one NinjaAPI, its key auth and rate limit, the JSON parser,
+the error handlers that give every error the shape {"error": {"code", "message"}},
+and the routers of each app.
 
-from ninja import NinjaAPI
+No request may end in a 500, so the parser refuses what the database or the handlers
+cannot take (NUL characters, infinite numbers, deep nesting) with a 400 that says
+where, and every known exception becomes its error code here, in one place."""
 
-api = NinjaAPI(title="Kith API", version="1", urls_namespace="api")
+import functools
+import json
+import logging
+import math
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
+from django.http import Http404
+from ninja import NinjaAPI, Router
+from ninja.errors import HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from config.api_errors import CODES, ApiError, describe_errors, error_response, join_errors
+from contacts.api import events_router
+from contacts.api import router as contacts_router
+from contacts.services import DuplicateContact, error_message
+from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
+from workspaces.keyset import InvalidCursor
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 32
+MAX_INT = 2**63 - 1  # the range of a bigint: nothing Kith stores is wider
+
+
+class BadBody(ValueError):
+    """The body is not JSON that Kith can take; the message says why."""
+
+
+class StrictJSONParser(Parser):
+    def parse_body(self, request):
+        try:
+            data = json.loads(
+                request.body,
+                parse_constant=_refuse_constant,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+            )
+        except RecursionError:
+            raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
+        except BadBody:
+            raise
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise BadBody(f"The body is not valid JSON: {exc}.") from None
+        _check_tree(data)
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        for key, values in data.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise ApiError(400, "invalid", f"{key!r} contains a NUL character.")
+        return super().parse_querydict(data, list_fields, request)
+
+
+def _refuse_constant(name: str):
+    raise BadBody(f"{name} is not a number Kith can store.")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise BadBody(f"The number {text[:40]} is out of range.")
+    return number
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > 20 or abs(int(text)) > MAX_INT:
+        raise BadBody(f"The number {text[:40]} is out of range.")
+    return int(text)
+
+
+def _check_tree(data) -> None:
+    """Refuse NUL characters (PostgreSQL cannot store them in text or JSONB) and
+    nesting deeper than MAX_DEPTH, naming where they are."""
+    stack = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(value, str) and "\x00" in value:
+            raise BadBody(f"{path or 'The body'} contains a NUL character (\\u0000).")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    raise BadBody(f"A key in {path or 'the body'} contains a NUL character.")
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+
+
+class KithAPI(NinjaAPI):
+    def _get_urls(self):
+        # ninja answers a method a path does not take with a plain-text 405; every
+        # error of this API is JSON, so wrap each view once here.
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = _json_not_allowed(pattern.callback)
+        return patterns
+
+
+def _json_not_allowed(view):
+    @functools.wraps(view)  # keeps csrf_exempt, which ninja sets on its views
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and "Allow" in response:
+            allowed = response["Allow"]
+            json_response = error_response(
+                405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}."
+            )
+            json_response["Allow"] = allowed
+            return json_response
+        return response
+
+    return wrapper
+
+
+api = KithAPI(
+    title="Kith API",
+    version="1",
+    description="Contacts, events and segments of one workspace; see api.md.",
+    urls_namespace="api",
+    auth=ApiKeyAuth(),
+    throttle=[PerKeyRateLimit()],
+    parser=StrictJSONParser(),
+)
+
+
+# ---------------------------------------------------------------- errors
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_input(request, exc: NinjaValidationError):
+    """Pydantic's errors (ninja answers 422) as a 400 that names each field."""
+    errors = describe_errors(exc.errors)
+    return error_response(400, "invalid", join_errors(errors), errors=errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def _service_error(request, exc: DjangoValidationError):
+    if isinstance(exc, DuplicateContact):
+        return error_response(409, "duplicate_contact", error_message(exc), field=exc.field_name)
+    extra = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {}
+    return error_response(400, "invalid", error_message(exc), **extra)
+
+
+@api.exception_handler(InvalidCursor)
+def _bad_cursor(request, exc: InvalidCursor):
+    return error_response(400, "invalid", f"cursor: {exc}", field="cursor")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return error_response(404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    """ninja's own errors: 401 from auth, 429 from the throttle, 400 from the body."""
+    status = exc.status_code
+    message = str(exc.__cause__) if isinstance(exc.__cause__, BadBody) else exc.message
+    if isinstance(exc, Throttled):
+        message = "Too many requests for this key; wait for Retry-After seconds."
+    elif status == 401:
+        message = "Send a valid API key: 'Authorization: Bearer <key>'."
+    return error_response(status, CODES.get(status, "error"), message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return error_response(413, "too_large", "The body is too large.")
+
+
+@api.exception_handler(DataError)
+def _data_error(request, exc):
+    # The parser and the services refuse what the database cannot store; this is the
+    # net under them (a value out of a column's range, say), never a 500.
+    logger.warning("API input reached the database and was refused: %s", exc)
+    return error_response(400, "invalid", "A value is out of range or cannot be stored.")
+
+
+@api.exception_handler(OverflowError)
+def _overflow(request, exc):
+    return error_response(400, "invalid", "A number is out of range.")
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    logger.exception("Unexpected error in the API", exc_info=exc)
+    return error_response(500, "server_error", "Something went wrong on our side.")
+
+
+# ---------------------------------------------------------------- routes
+
+api.add_router("/contacts", contacts_router)
+api.add_router("/events", events_router)
+
+# Keep last: every other path under /api/v1/ answers a JSON 404, not an HTML page.
+fallback = Router()
+
+
+@fallback.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_path(request, rest: str):
+    raise ApiError(404, "not_found", f"There is no API endpoint /api/v1/{rest}.")
+
+
+api.add_router("", fallback)
