@@ -1,0 +1,440 @@
+"""Django admin for contacts and what hangs off them.
+
+Built for tables of millions of rows: no full COUNT(*) (a capped count instead), prefix
+searches that the PostgreSQL indexes of migration 0002 serve, ordering by -id, and
+contacts always chosen with an autocomplete box, never a <select> of every row.
+
+The admin writes models directly, so it checks here what the services check (same
+workspace on both sides of a link, unique email per workspace, typed attributes) and
+reports changes to the segment engine through contacts.changes, as the services do.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models.functions import Lower
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from contacts.changes import Change, contacts_changed
+from contacts.models import (
+    TEXT_FIELDS,
+    Contact,
+    ContactTag,
+    CustomAttribute,
+    Device,
+    Event,
+    Tag,
+    Topic,
+    TopicOptOut,
+)
+from contacts.services import EDITABLE_FIELDS, clean_attributes, clean_fields
+
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows: COUNT(*) over millions of rows on every page
+    view is what makes admin changelists slow. Pages past the cap are reached by
+    searching or filtering instead."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def count(self):
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """Defaults for a table that grows with the number of contacts."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    ordering = ("-id",)
+    list_per_page = 50
+
+
+def _same_workspace(left_workspace_id, right_workspace_id, message: str) -> None:
+    if left_workspace_id and right_workspace_id and left_workspace_id != right_workspace_id:
+        raise ValidationError(message)
+
+
+# ---------------------------------------------------------------- inlines on a contact
+
+
+class RecentFirstFormSet(BaseInlineFormSet):
+    """Only the newest rows: a contact may have thousands of events."""
+
+    limit = 20
+
+    def get_queryset(self):
+        if not hasattr(self, "_limited"):
+            self._limited = super().get_queryset()[: self.limit]
+        return self._limited
+
+
+class ContactTagInlineForm(forms.ModelForm):
+    class Meta:
+        model = ContactTag
+        fields = ("tag",)
+
+    def clean(self):
+        cleaned = super().clean()
+        tag = cleaned.get("tag")
+        if tag is not None and self.instance.contact_id:
+            _same_workspace(
+                tag.workspace_id,
+                self.instance.contact.workspace_id,
+                "This tag belongs to another workspace.",
+            )
+        return cleaned
+
+
+class ContactTagInline(admin.TabularInline):
+    model = ContactTag
+    form = ContactTagInlineForm
+    autocomplete_fields = ("tag",)
+    readonly_fields = ("created_at",)
+    extra = 0
+    verbose_name = "tag"
+    verbose_name_plural = "tags"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tag")
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    formset = RecentFirstFormSet
+    fields = ("name", "occurred_at", "properties")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = f"latest {RecentFirstFormSet.limit} events"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DeviceInline(admin.TabularInline):
+    model = Device
+    fields = ("platform", "identifier", "last_seen_at")
+    extra = 0
+
+
+# ---------------------------------------------------------------- contacts
+
+
+class ContactAdminForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ("workspace", *TEXT_FIELDS, "score", "attributes", "last_activity_at")
+
+    def clean(self):
+        cleaned = super().clean()
+        workspace = cleaned.get("workspace") or getattr(self.instance, "workspace", None)
+        if workspace is None:
+            return cleaned
+        builtins = {name: cleaned[name] for name in cleaned if name in EDITABLE_FIELDS}
+        try:
+            cleaned.update(clean_fields(builtins))
+        except ValidationError as exc:
+            self._add_errors(exc)
+        else:
+            self._check_unique(workspace, cleaned)
+        if "attributes" in cleaned:
+            try:
+                typed = clean_attributes(workspace, cleaned["attributes"], define_missing=False)
+            except ValidationError as exc:
+                self._add_errors(exc)
+            else:
+                cleaned["attributes"] = {k: v for k, v in typed.items() if v is not None}
+        return cleaned
+
+    def _add_errors(self, exc: ValidationError) -> None:
+        for name, messages in exc.message_dict.items():
+            self.add_error(name if name in self.fields else None, messages)
+
+    def _check_unique(self, workspace, cleaned) -> None:
+        # The database enforces this on LOWER(email); Django skips the constraint check
+        # when `workspace` is read-only, so it is done here to avoid an IntegrityError.
+        for name in ("email", "external_id"):
+            value = cleaned.get(name)
+            if not value:
+                continue
+            others = Contact.objects.annotate(_key=Lower(name)).filter(
+                workspace=workspace, _key=value.lower()
+            )
+            if self.instance.pk:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                self.add_error(name, f"Another contact of {workspace} already has '{value}'.")
+
+    def save(self, commit=True):
+        # clean() normalised the values (empty email -> NULL, stripped text).
+        for name in EDITABLE_FIELDS:
+            if name in self.cleaned_data:
+                setattr(self.instance, name, self.cleaned_data[name])
+        return super().save(commit)
+
+
+@admin.register(Contact)
+class ContactAdmin(LargeTableAdmin):
+    form = ContactAdminForm
+    list_display = (
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "country",
+        "score",
+        "workspace",
+        "last_activity_at",
+    )
+    list_display_links = ("id", "email")
+    list_select_related = ("workspace",)
+    list_filter = ("workspace",)
+    # Prefix and exact lookups only: they use the indexes of migration 0002 (substring
+    # search over millions of rows is the contact list's job, with trigram indexes).
+    search_fields = ("^email", "^first_name", "^last_name", "=external_id", "=id")
+    search_help_text = "Start of an email, first or last name; an exact external id or id."
+    readonly_fields = ("created_at", "updated_at", "events_link")
+    autocomplete_fields = ("workspace",)
+    inlines = (ContactTagInline, DeviceInline, EventInline)
+    fieldsets = (
+        (None, {"fields": ("workspace", "email", "external_id", "score")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    ("first_name", "last_name"),
+                    "phone",
+                    "company",
+                    ("country", "state", "city"),
+                    "language",
+                )
+            },
+        ),
+        ("Custom attributes", {"fields": ("attributes",)}),
+        ("Activity", {"fields": ("created_at", "updated_at", "last_activity_at", "events_link")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a contact to another workspace would leave its tags, events and
+        # segment memberships behind in the old one.
+        if obj is not None:
+            return ("workspace", *self.readonly_fields)
+        return self.readonly_fields
+
+    def get_search_fields(self, request):
+        # "=id" is only offered for a search made of numbers: an id lookup with text
+        # would be an error instead of "no match".
+        terms = request.GET.get("q", "").split()
+        if terms and all(term.isdigit() for term in terms):
+            return self.search_fields
+        return tuple(f for f in self.search_fields if f != "=id")
+
+    @admin.display(description="Events")
+    def events_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:contacts_event_changelist") + f"?contact__id__exact={obj.pk}"
+        return format_html('<a href="{}">All events of this contact</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = set(form.changed_data) - {"workspace"}
+        fields = {f"attributes.{k}" for k in obj.attributes} if "attributes" in changed else set()
+        fields |= changed - {"attributes"}
+        contacts_changed(
+            obj.workspace_id, [obj.pk], Change(fields=fields | {"updated_at"}, created=not change)
+        )
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.has_changed():
+            contact = form.instance
+            what = Change(tags=formset.model is ContactTag, devices=formset.model is Device)
+            contacts_changed(contact.workspace_id, [contact.pk], what)
+
+    def delete_model(self, request, obj):
+        workspace_id, contact_id = obj.workspace_id, obj.pk
+        super().delete_model(request, obj)
+        contacts_changed(workspace_id, [contact_id], Change(deleted=True))
+
+    def delete_queryset(self, request, queryset):
+        gone: dict[int, list[int]] = {}
+        for workspace_id, contact_id in queryset.values_list("workspace_id", "id"):
+            gone.setdefault(workspace_id, []).append(contact_id)
+        super().delete_queryset(request, queryset)
+        for workspace_id, ids in gone.items():
+            contacts_changed(workspace_id, ids, Change(deleted=True))
+
+
+# ---------------------------------------------------------------- attributes, tags, topics
+
+
+class WorkspaceOwnedAdmin(admin.ModelAdmin):
+    """The workspace is chosen once, when the row is made."""
+
+    list_select_related = ("workspace",)
+    list_filter = ("workspace",)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(self.readonly_fields)
+        return ("workspace", *fields) if obj is not None else fields
+
+
+@admin.register(CustomAttribute)
+class CustomAttributeAdmin(WorkspaceOwnedAdmin):
+    list_display = ("key", "label", "type", "workspace", "created_at")
+    list_filter = ("workspace", "type")
+    search_fields = ("^key", "^label")
+    readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Values are stored under the key, typed by the type: changing either after
+        # the fact would orphan or mistype every stored value.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "key", "type") if obj is not None else fields
+
+
+@admin.register(Tag)
+class TagAdmin(WorkspaceOwnedAdmin):
+    list_display = ("name", "workspace", "created_at")
+    search_fields = ("^name",)
+    readonly_fields = ("created_at",)
+    ordering = ("workspace__name", "name")
+
+
+@admin.register(Topic)
+class TopicAdmin(WorkspaceOwnedAdmin):
+    list_display = ("name", "description", "workspace", "created_at")
+    search_fields = ("^name",)
+    readonly_fields = ("created_at",)
+
+
+class ContactTagForm(forms.ModelForm):
+    class Meta:
+        model = ContactTag
+        fields = ("contact", "tag")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("contact") and cleaned.get("tag"):
+            _same_workspace(
+                cleaned["contact"].workspace_id,
+                cleaned["tag"].workspace_id,
+                "The contact and the tag belong to different workspaces.",
+            )
+        return cleaned
+
+
+@admin.register(ContactTag)
+class ContactTagAdmin(LargeTableAdmin):
+    form = ContactTagForm
+    list_display = ("id", "contact", "tag", "created_at")
+    list_select_related = ("contact", "tag")
+    autocomplete_fields = ("contact", "tag")
+    search_fields = ("^contact__email", "^tag__name")
+    readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("contact", "tag", "created_at") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        contacts_changed(obj.contact.workspace_id, [obj.contact_id], Change(tags=True))
+
+    def delete_model(self, request, obj):
+        workspace_id, contact_id = obj.contact.workspace_id, obj.contact_id
+        super().delete_model(request, obj)
+        contacts_changed(workspace_id, [contact_id], Change(tags=True))
+
+
+class TopicOptOutForm(forms.ModelForm):
+    class Meta:
+        model = TopicOptOut
+        fields = ("topic", "contact")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("contact") and cleaned.get("topic"):
+            _same_workspace(
+                cleaned["contact"].workspace_id,
+                cleaned["topic"].workspace_id,
+                "The contact and the topic belong to different workspaces.",
+            )
+        return cleaned
+
+
+@admin.register(TopicOptOut)
+class TopicOptOutAdmin(LargeTableAdmin):
+    form = TopicOptOutForm
+    list_display = ("id", "contact", "topic", "created_at")
+    list_select_related = ("contact", "topic")
+    list_filter = ("topic",)
+    autocomplete_fields = ("contact", "topic")
+    search_fields = ("^contact__email",)
+    readonly_fields = ("created_at",)
+
+
+# ---------------------------------------------------------------- events and devices
+
+
+class EventAdminForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = ("contact", "name", "occurred_at", "properties")
+
+
+@admin.register(Event)
+class EventAdmin(LargeTableAdmin):
+    form = EventAdminForm
+    list_display = ("id", "name", "contact", "workspace", "occurred_at")
+    list_select_related = ("contact", "workspace")
+    list_filter = ("workspace",)
+    # Filter one contact's events from its page: ?contact__id__exact=N.
+    search_fields = ("=name", "^contact__email")
+    search_help_text = "An exact event name, or the start of the contact's email."
+    autocomplete_fields = ("contact",)
+    readonly_fields = ("workspace", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # An event belongs to the contact (and workspace) it happened to.
+        if obj is not None:
+            return ("contact", "workspace", "created_at")
+        return ("created_at",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("contact", "name", "occurred_at", "properties")
+        return ("contact", "workspace", "name", "occurred_at", "properties", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.workspace_id = obj.contact.workspace_id
+        super().save_model(request, obj, form, change)
+        contacts_changed(obj.workspace_id, [obj.contact_id], Change(event_names={obj.name}))
+
+
+@admin.register(Device)
+class DeviceAdmin(LargeTableAdmin):
+    list_display = ("id", "platform", "identifier", "contact", "last_seen_at")
+    list_select_related = ("contact",)
+    list_filter = ("platform",)
+    search_fields = ("=identifier", "^contact__email")
+    autocomplete_fields = ("contact",)
+    readonly_fields = ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        contacts_changed(obj.contact.workspace_id, [obj.contact_id], Change(devices=True))

@@ -1,0 +1,240 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.admin import CappedCountPaginator
+from contacts.models import Contact, ContactTag, TopicOptOut
+from tests.factories import (
+    ContactFactory,
+    CustomAttributeFactory,
+    DeviceFactory,
+    EventFactory,
+    TagFactory,
+    TopicFactory,
+    UserFactory,
+)
+from workspaces.models import ApiKey, Membership, Role
+from workspaces.services import api_key_create, notification_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def one_of_each(workspace, user):
+    """A row of every registered model, all in one workspace."""
+    contact = ContactFactory(workspace=workspace, email="alice@example.com", first_name="Alice")
+    tag = TagFactory(workspace=workspace, name="vip")
+    ContactTag.objects.create(contact=contact, tag=tag)
+    EventFactory(contact=contact, name="page_view", properties={"url": "/pricing"})
+    DeviceFactory(contact=contact)
+    topic = TopicFactory(workspace=workspace, name="Product news")
+    TopicOptOut.objects.create(topic=topic, contact=contact)
+    CustomAttributeFactory(workspace=workspace, key="plan")
+    api_key_create(workspace=workspace, name="CRM sync")
+    notification_create(workspace=workspace, user=user, title="Export ready")
+    return contact
+
+
+def _url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+# one_of_each makes a row of every model of these apps; other apps' models are opened
+# when a row exists.
+APPS_WITH_ROWS = {"auth", "workspaces", "contacts"}
+
+
+def test_every_changelist_change_and_add_page_renders(admin_client, one_of_each):
+    Group.objects.create(name="Support")
+    for model, model_admin in admin.site._registry.items():
+        response = admin_client.get(_url(model, "changelist"))
+        assert response.status_code == 200, model
+
+        obj = model_admin.get_queryset(response.wsgi_request).first()
+        if model._meta.app_label in APPS_WITH_ROWS:
+            assert obj is not None, f"no {model.__name__} to open"
+        if obj is not None:
+            response = admin_client.get(_url(model, "change", obj.pk))
+            assert response.status_code == 200, model
+
+        expected = 200 if model_admin.has_add_permission(response.wsgi_request) else 403
+        assert admin_client.get(_url(model, "add")).status_code == expected, model
+
+
+def test_contact_search_finds_by_start_of_email_or_name(admin_client, workspace):
+    ContactFactory(workspace=workspace, email="alice@example.com", first_name="Alice")
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")
+    ContactFactory(workspace=workspace, email="carol@example.com", last_name="Alison")
+
+    response = admin_client.get(_url(Contact, "changelist"), {"q": "ali"})
+    found = {c.email for c in response.context["cl"].result_list}
+    assert found == {"alice@example.com", "carol@example.com"}
+
+    # Text never reaches the id lookup (it would be an error, not "no match").
+    response = admin_client.get(_url(Contact, "changelist"), {"q": "nobody"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_contact_search_by_id(admin_client, workspace):
+    contact = ContactFactory(workspace=workspace)
+    ContactFactory(workspace=workspace)
+    response = admin_client.get(_url(Contact, "changelist"), {"q": str(contact.pk)})
+    assert list(response.context["cl"].result_list) == [contact]
+
+
+def test_contact_changelist_queries_do_not_grow_with_rows(admin_client, workspace):
+    def queries_for_changelist():
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(_url(Contact, "changelist")).status_code == 200
+        return len(ctx.captured_queries)
+
+    ContactFactory.create_batch(3, workspace=workspace)
+    few = queries_for_changelist()
+    ContactFactory.create_batch(40, workspace=workspace)
+    assert queries_for_changelist() == few
+
+
+def test_contact_changelist_caps_the_count(admin_client, workspace, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    ContactFactory.create_batch(8, workspace=workspace)
+    response = admin_client.get(_url(Contact, "changelist"))
+    assert b"more than 5 contacts" in response.content
+    # Every row is still reachable: 8 rows at 50 a page is one page.
+    assert len(response.context["cl"].result_list) == 8
+
+
+def test_revoke_action_revokes_only_the_selected_keys(admin_client, workspace):
+    chosen, _ = api_key_create(workspace=workspace, name="old")
+    kept, _ = api_key_create(workspace=workspace, name="current")
+    response = admin_client.post(
+        _url(ApiKey, "changelist"),
+        {"action": "revoke_keys", "_selected_action": [chosen.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Revoked 1 key(s)." in [str(m) for m in response.context["messages"]]
+    chosen.refresh_from_db()
+    kept.refresh_from_db()
+    assert chosen.revoked_at is not None
+    assert kept.revoked_at is None
+
+
+def test_api_keys_cannot_be_added_in_admin(admin_client):
+    assert admin_client.get(_url(ApiKey, "add")).status_code == 403
+
+
+def test_contact_change_keeps_workspace_and_normalises(admin_client, workspace, other_workspace):
+    contact = ContactFactory(workspace=workspace, email="dora@example.com")
+    EventFactory.create_batch(3, contact=contact)
+    CustomAttributeFactory(workspace=workspace, key="seats", type="number")
+    page = admin_client.get(_url(Contact, "change", contact.pk))
+    data = _form_data(page.context["adminform"].form, page.context["inline_admin_formsets"])
+    data.update(
+        workspace=other_workspace.pk,  # read-only: ignored
+        email="",  # a missing email is stored as NULL
+        first_name="  Dora ",
+        attributes='{"seats": "12"}',
+    )
+    response = admin_client.post(_url(Contact, "change", contact.pk), data)
+    assert response.status_code == 302, _errors(response)
+    contact.refresh_from_db()
+    assert contact.workspace == workspace
+    assert contact.email is None
+    assert contact.first_name == "Dora"
+    assert contact.attributes == {"seats": 12}
+    assert contact.events.count() == 3
+
+
+def test_contact_form_refuses_a_duplicate_email_and_unknown_attribute(admin_client, workspace):
+    ContactFactory(workspace=workspace, email="taken@example.com")
+    contact = ContactFactory(workspace=workspace, email="free@example.com")
+    page = admin_client.get(_url(Contact, "change", contact.pk))
+    data = _form_data(page.context["adminform"].form, page.context["inline_admin_formsets"])
+    data.update(email="TAKEN@example.com", attributes='{"nope": 1}')
+    response = admin_client.post(_url(Contact, "change", contact.pk), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "already has" in str(errors["email"])
+    assert "Unknown attribute" in str(errors["attributes"])
+
+
+def test_tag_from_another_workspace_is_refused(admin_client, workspace, other_workspace):
+    contact = ContactFactory(workspace=workspace)
+    foreign = TagFactory(workspace=other_workspace)
+    response = admin_client.post(
+        _url(ContactTag, "add"), {"contact": contact.pk, "tag": foreign.pk}
+    )
+    assert response.status_code == 200
+    assert "different workspaces" in str(response.context["adminform"].form.errors)
+    assert not ContactTag.objects.exists()
+
+
+def test_last_owner_keeps_the_role_and_cannot_be_deleted(admin_client, workspace, user):
+    owner = Membership.objects.get(user=user)
+    response = admin_client.post(_url(Membership, "change", owner.pk), {"role": Role.VIEWER})
+    assert response.status_code == 200
+    assert "at least one owner" in str(response.context["adminform"].form.errors)
+    assert admin_client.get(_url(Membership, "delete", owner.pk)).status_code == 403
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
+
+
+def test_workspace_added_in_admin_goes_through_the_service(admin_client, monkeypatch):
+    from workspaces import services
+
+    started = []
+    monkeypatch.setattr(services, "_workspace_initializers", [started.append])
+    response = admin_client.post(
+        reverse("admin:workspaces_workspace_add"),
+        {"name": "Initech", "slug": "initech", **_empty_inline("memberships")},
+    )
+    assert response.status_code == 302, _errors(response)
+    assert [w.slug for w in started] == ["initech"]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _empty_inline(prefix):
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def _form_data(form, inline_formsets):
+    """What the browser would post back for an admin change page, unchanged."""
+    data = {}
+    for bound in form:
+        value = bound.value()
+        if value is None:
+            continue
+        data[bound.html_name] = bound.field.widget.format_value(value) or value
+    for inline in inline_formsets:
+        formset = inline.formset
+        for bound in formset.management_form:
+            data[bound.html_name] = bound.value()
+        for sub in formset.forms:
+            for bound in sub:
+                value = bound.value()
+                if value is not None:
+                    data[bound.html_name] = value
+    return data
+
+
+def _errors(response):
+    context = response.context or {}
+    form = context.get("adminform")
+    return form.form.errors if form else response.status_code
