@@ -37,6 +37,8 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "workspaces",
     "contacts",
+    "segments",
+    "campaigns",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -185,3 +187,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Rules with relative dates ("within the last 7 days") change as time passes.
+CELERY_BEAT_SCHEDULE = {
+    "refresh-time-based-segments": {
+        "task": "segments.tasks.refresh_time_based",
+        "schedule": env_int("SEGMENT_SCHEDULE_SECONDS", 15 * 60),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+SEGMENT_LIMIT = env_int("SEGMENT_LIMIT", 500)
+SEGMENT_MEMBERS_MAX_BATCH = 10_000

@@ -1,0 +1,312 @@
+"""Stored membership of segments, and how it follows the data.
+
+- A filter segment's rule change refreshes it whole: who enters and who leaves is
+  computed by the database (INSERT ... SELECT / DELETE ... anti-join), never row by
+  row in Python. On PostgreSQL the member rows and their history rows are written by
+  one statement (a data-modifying CTE), so they cannot disagree.
+- A data change (contact fields, tags, events, devices) re-evaluates only the changed
+  contacts, and only against the rules that read what changed (rules.reads); then
+  the segments whose rules name a segment that changed, in dependency order.
+- Entries caused by a rule change are stored with triggers=False, so campaigns
+  triggered by the segment ignore them (api.md).
+
+Every write to a segment's members takes the segment's row lock first, so refreshes
+of one segment never interleave.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from contacts.changes import Change
+from contacts.models import Contact
+from segments import rules
+from segments.models import Segment, SegmentChange, SegmentMember, Source
+from segments.query import compile_rule
+
+MEMBER_TABLE = SegmentMember._meta.db_table
+CHANGE_TABLE = SegmentChange._meta.db_table
+REFRESH_BATCH = 5000
+
+
+@dataclass
+class Diff:
+    entered: int = 0
+    left: int = 0
+
+
+@dataclass
+class PassResult:
+    """What one refresh pass did, per segment id."""
+
+    diffs: dict[int, Diff] = field(default_factory=dict)
+
+    def add(self, segment_id: int, diff: Diff) -> None:
+        if diff.entered or diff.left:
+            self.diffs[segment_id] = diff
+
+
+def attribute_types(workspace_id: int) -> dict:
+    from contacts.models import CustomAttribute
+
+    return {
+        a.key.lower(): (a.key, a.type)
+        for a in CustomAttribute.objects.filter(workspace_id=workspace_id)
+    }
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    return queryset.query.sql_with_params()
+
+
+def _execute(sql: str, params) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _enter(segment: Segment, entering, *, source: str, triggers: bool, now: datetime) -> int:
+    """Add the contacts of `entering` (a values('id') queryset) as members, with
+    their 'entered' history rows."""
+    select_sql, select_params = _sql(entering)
+    insert = (
+        f"INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
+        f"SELECT %s, e.id, %s, %s FROM ({select_sql}) e"
+    )
+    params = (segment.pk, now, source, *select_params)
+    history = f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
+    if connection.vendor == "postgresql":
+        return _execute(
+            f"WITH added AS ({insert} RETURNING contact_id) "
+            f"{history} SELECT %s, contact_id, 'entered', %s, %s, %s FROM added",
+            (*params, segment.pk, source, triggers, now),
+        )
+    added = _execute(insert, params)
+    # SQLite writes one transaction at a time, so the rows that joined at `now`
+    # under this segment's lock are exactly the ones just inserted.
+    _execute(
+        f"{history} SELECT segment_id, contact_id, 'entered', %s, %s, %s FROM {MEMBER_TABLE} "
+        "WHERE segment_id = %s AND joined_at = %s",
+        (source, triggers, now, segment.pk, now),
+    )
+    return added
+
+
+def _leave(segment: Segment, leaving, *, source: str, now: datetime) -> int:
+    """Remove the members of `leaving` (a values('contact_id') queryset of members),
+    with their 'left' history rows."""
+    select_sql, select_params = _sql(leaving)
+    history = f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
+    delete = (
+        f"DELETE FROM {MEMBER_TABLE} WHERE segment_id = %s "
+        f"AND contact_id IN (SELECT l.contact_id FROM ({select_sql}) l)"
+    )
+    params = (segment.pk, *select_params)
+    if connection.vendor == "postgresql":
+        return _execute(
+            f"WITH gone AS ({delete} RETURNING contact_id) "
+            f"{history} SELECT %s, contact_id, 'left', %s, true, %s FROM gone",
+            (*params, segment.pk, source, now),
+        )
+    _execute(
+        f"{history} SELECT %s, l.contact_id, 'left', %s, 1, %s FROM ({select_sql}) l",
+        (segment.pk, source, now, *select_params),
+    )
+    return _execute(delete, params)
+
+
+def _bump_count(segment: Segment, diff: Diff, now: datetime) -> None:
+    Segment.objects.filter(pk=segment.pk).update(
+        member_count=F("member_count") + diff.entered - diff.left, refreshed_at=now
+    )
+
+
+def refresh_filter_segment(
+    segment: Segment,
+    *,
+    source: str,
+    contact_ids: list[int] | None = None,
+    attributes: dict | None = None,
+    now: datetime | None = None,
+) -> Diff:
+    """Bring a filter segment's members in line with its rule, for all contacts or
+    only `contact_ids`. Entries from a rule change do not trigger campaigns."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        if not segment.is_filter or not segment.conditions:
+            return Diff()
+        if attributes is None:
+            attributes = attribute_types(segment.workspace_id)
+        rule_q = compile_rule(segment.conditions, attributes=attributes, now=now)
+        contacts = Contact.objects.filter(workspace_id=segment.workspace_id)
+        members = SegmentMember.objects.filter(segment=segment)
+        if contact_ids is not None:
+            contacts = contacts.filter(pk__in=contact_ids)
+            members = members.filter(contact_id__in=contact_ids)
+        entering = (
+            contacts.filter(rule_q)
+            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
+            .values("id")
+        )
+        leaving = members.exclude(
+            Exists(Contact.objects.filter(pk=OuterRef("contact_id")).filter(rule_q))
+        ).values("contact_id")
+        diff = Diff(
+            left=_leave(segment, leaving, source=source, now=now),
+            entered=_enter(
+                segment, entering, source=source, triggers=source != Source.RULE, now=now
+            ),
+        )
+        _bump_count(segment, diff, now)
+    return diff
+
+
+# ---------------------------------------------------------------- dependency order
+
+
+def dependency_order(segments: list[Segment]) -> list[Segment]:
+    """Segments sorted so that each comes after the segments its rule names."""
+    by_id = {s.pk: s for s in segments}
+    ordered, done, visiting = [], set(), set()
+
+    def visit(segment: Segment) -> None:
+        if segment.pk in done or segment.pk in visiting:
+            return
+        visiting.add(segment.pk)
+        for ref in rules.segment_refs(segment.conditions):
+            if ref in by_id:
+                visit(by_id[ref])
+        visiting.discard(segment.pk)
+        done.add(segment.pk)
+        ordered.append(segment)
+
+    for segment in segments:
+        visit(segment)
+    return ordered
+
+
+def _filter_segments(workspace_id: int) -> list[Segment]:
+    return dependency_order(
+        list(
+            Segment.objects.filter(
+                workspace_id=workspace_id, kind=Segment.Kind.FILTER, conditions__isnull=False
+            ).order_by("pk")
+        )
+    )
+
+
+def _affected(reads: rules.Reads, change: Change, changed_segments: set[int]) -> bool:
+    if change.created or change.deleted:
+        return True
+    return bool(
+        reads.fields & {name.lower() for name in change.fields}
+        or (change.tags and reads.tags)
+        or reads.event_names & change.event_names
+        or (change.devices and reads.devices)
+        or reads.segments & changed_segments
+    )
+
+
+def refresh_contacts(
+    workspace_id: int,
+    contact_ids: list[int],
+    change: Change,
+    *,
+    changed_segments: set[int] | None = None,
+    source: str = Source.DATA,
+) -> PassResult:
+    """Re-evaluate these contacts against the filter segments that can be affected by
+    `change` (or that name a segment in `changed_segments`), dependencies first."""
+    result = PassResult()
+    changed_segments = set(changed_segments or ())
+    attributes = attribute_types(workspace_id)
+    now = timezone.now()
+    for segment in _filter_segments(workspace_id):
+        if not _affected(rules.reads(segment.conditions), change, changed_segments):
+            continue
+        for start in range(0, len(contact_ids), REFRESH_BATCH):
+            diff = refresh_filter_segment(
+                segment,
+                source=source,
+                contact_ids=contact_ids[start : start + REFRESH_BATCH],
+                attributes=attributes,
+                now=now,
+            )
+            _merge(result, segment.pk, diff)
+            if diff.entered or diff.left:
+                changed_segments.add(segment.pk)
+    return result
+
+
+def _merge(result: PassResult, segment_id: int, diff: Diff) -> None:
+    total = result.diffs.get(segment_id, Diff())
+    result.add(segment_id, Diff(total.entered + diff.entered, total.left + diff.left))
+
+
+def refresh_segment_and_dependents(segment: Segment, *, source: str) -> PassResult:
+    """A whole refresh of `segment` (its rule changed, or time passed), then of the
+    segments whose rules name it, directly or through others, in dependency order."""
+    result = PassResult()
+    result.add(segment.pk, refresh_filter_segment(segment, source=source))
+    changed = {segment.pk}
+    for other in _filter_segments(segment.workspace_id):
+        if other.pk != segment.pk and rules.segment_refs(other.conditions) & changed:
+            diff = refresh_filter_segment(other, source=source)
+            result.add(other.pk, diff)
+            changed.add(other.pk)
+    return result
+
+
+def refresh_time_based(workspace_id: int | None = None) -> PassResult:
+    """Refresh the rules whose truth moves with the clock (relative dates)."""
+    result = PassResult()
+    segments = Segment.objects.filter(kind=Segment.Kind.FILTER, conditions__isnull=False)
+    if workspace_id is not None:
+        segments = segments.filter(workspace_id=workspace_id)
+    by_workspace = defaultdict(list)
+    for segment in segments:
+        by_workspace[segment.workspace_id].append(segment)
+    for segments_of_workspace in by_workspace.values():
+        for segment in dependency_order(segments_of_workspace):
+            if rules.reads(segment.conditions).time_based:
+                result.diffs.update(
+                    refresh_segment_and_dependents(segment, source=Source.SCHEDULE).diffs
+                )
+    return result
+
+
+# ---------------------------------------------------------------- after commit
+
+
+def queue_contacts_refresh(workspace_id: int, contact_ids: list[int], change: Change) -> None:
+    """contacts.changes listener: hand the changed ids to a background task."""
+    from segments import tasks
+
+    payload = {
+        "fields": sorted(change.fields),
+        "tags": change.tags,
+        "event_names": sorted(change.event_names),
+        "devices": change.devices,
+        "created": change.created,
+        "deleted": change.deleted,
+    }
+    for start in range(0, len(contact_ids), REFRESH_BATCH):
+        tasks.refresh_contacts.delay(
+            workspace_id, contact_ids[start : start + REFRESH_BATCH], payload
+        )
+
+
+def change_from_payload(payload: dict) -> Change:
+    return Change(
+        fields=set(payload.get("fields", ())),
+        tags=bool(payload.get("tags")),
+        event_names=set(payload.get("event_names", ())),
+        devices=bool(payload.get("devices")),
+        created=bool(payload.get("created")),
+        deleted=bool(payload.get("deleted")),
+    )

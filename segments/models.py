@@ -1,0 +1,128 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from contacts.models import Contact, Topic
+from workspaces.models import Workspace
+
+
+class Segment(models.Model):
+    class Kind(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        FILTER = "filter", "Filter"
+
+    class Origin(models.TextChoices):
+        CREATED = "created", "Created"
+        DEFAULT = "default", "Default"
+        BULK = "bulk", "Bulk"
+        CLONE = "clone", "Clone"
+        LIST = "list", "Saved list"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.CREATED)
+    conditions = models.JSONField(null=True, blank=True)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="segments")
+    archived = models.BooleanField(default=False)
+    # Kept in step with the members table in the same transaction as every change,
+    # so the dashboard shows 500 counts without counting millions of rows.
+    member_count = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("workspace", Lower("name"), name="segment_unique_name_ci")
+        ]
+        indexes = [models.Index(fields=["workspace", "archived", "id"], name="segment_ws_list")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_filter(self) -> bool:
+        return self.kind == self.Kind.FILTER
+
+
+class Source(models.TextChoices):
+    """Why someone entered or left a segment."""
+
+    DATA = "data", "Data change"
+    RULE = "rule", "Rule change"
+    SCHEDULE = "schedule", "Time passing"
+    MANUAL = "manual", "Added by hand"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+
+
+class SegmentMember(models.Model):
+    WORKSPACE_PATH = "segment__workspace"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique")
+        ]
+        indexes = [models.Index(fields=["contact", "segment"], name="segment_member_contact")]
+
+    def __str__(self):
+        return f"{self.contact_id} in {self.segment_id}"
+
+
+class SegmentChange(models.Model):
+    """The entered/left history of a segment. `triggers` is False for entries that
+    must not start campaigns triggered by the segment (entries caused by a rule
+    change, api.md)."""
+
+    class Action(models.TextChoices):
+        ENTERED = "entered", "Entered"
+        LEFT = "left", "Left"
+
+    WORKSPACE_PATH = "segment__workspace"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_changes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    triggers = models.BooleanField(default=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["segment", "-at"], name="segment_change_recent"),
+            models.Index(fields=["contact", "-at"], name="segment_change_contact"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} {self.action} {self.segment_id}"
+
+
+class SegmentDependency(models.Model):
+    """ "`segment`'s rule names `depends_on`". Kept with every rule save; PROTECT lets
+    the database itself refuse to delete a segment that a rule names, even when the
+    rule is saved at the same moment as the delete guard looks."""
+
+    WORKSPACE_PATH = "segment__workspace"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="dependencies")
+    depends_on = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="dependents")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "depends_on"], name="segment_dependency_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.segment_id} needs {self.depends_on_id}"

@@ -1,0 +1,508 @@
+"""Every write to segments: web pages, the API, commands and tasks call these."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Min, OuterRef, ProtectedError
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.models import Contact, Topic
+from contacts.services import clean_lookup, contacts_find
+from segments import membership, rules
+from segments.jsonsql import JsonText
+from segments.models import Segment, SegmentDependency, SegmentMember, Source
+from segments.query import compile_rule
+from workspaces.models import Workspace
+
+UNSET = object()
+
+
+class SegmentError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class InvalidConditions(SegmentError):
+    code = "invalid_conditions"
+
+
+class DuplicateName(SegmentError):
+    code, status = "duplicate_name", 409
+
+
+class SegmentLimit(SegmentError):
+    code, status = "segment_limit", 409
+
+
+class SegmentInUse(SegmentError):
+    code, status = "segment_in_use", 409
+
+
+class NotManual(SegmentError):
+    code, status = "segment_not_manual", 409
+
+
+# ---------------------------------------------------------------- rules
+
+
+def rule_context(workspace: Workspace, self_id: int | None = None) -> rules.RuleContext:
+    graph: dict[int, set[int]] = {
+        pk: set() for pk in Segment.objects.filter(workspace=workspace).values_list("pk", flat=True)
+    }
+    for segment_id, depends_on_id in SegmentDependency.objects.filter(
+        segment__workspace=workspace
+    ).values_list("segment_id", "depends_on_id"):
+        graph[segment_id].add(depends_on_id)
+    return rules.RuleContext(
+        attributes=membership.attribute_types(workspace.pk), segments=graph, self_id=self_id
+    )
+
+
+def conditions_validate(*, workspace: Workspace, conditions, segment: Segment | None = None):
+    try:
+        rules.check(conditions, rule_context(workspace, segment.pk if segment else None))
+    except rules.RuleError as exc:
+        raise InvalidConditions(exc.message, path=exc.path) from None
+
+
+def _save_dependencies(segment: Segment) -> None:
+    refs = rules.segment_refs(segment.conditions)
+    # Lock what the rule names, so a concurrent delete of it waits for this commit.
+    list(Segment.objects.select_for_update().filter(pk__in=refs, workspace=segment.workspace))
+    SegmentDependency.objects.filter(segment=segment).exclude(depends_on_id__in=refs).delete()
+    SegmentDependency.objects.bulk_create(
+        [SegmentDependency(segment=segment, depends_on_id=ref) for ref in refs],
+        ignore_conflicts=True,
+    )
+
+
+# ---------------------------------------------------------------- create and change
+
+
+def _clean_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise SegmentError("A segment needs a name.", field="name")
+    if len(name.strip()) > 200:
+        raise SegmentError("A segment name has at most 200 characters.", field="name")
+    if "\x00" in name:
+        raise SegmentError("The name contains a NUL character.", field="name")
+    return name.strip()
+
+
+def _check_name_free(workspace: Workspace, name: str, exclude_id: int | None = None) -> None:
+    taken = Segment.objects.annotate(_key=Lower("name")).filter(
+        workspace=workspace, _key=name.lower()
+    )
+    if exclude_id:
+        taken = taken.exclude(pk=exclude_id)
+    if taken.exists():
+        raise DuplicateName(f"A segment named '{name}' already exists (archived ones count).")
+
+
+def _lock_workspace(workspace: Workspace) -> None:
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+
+
+def _check_limit(workspace: Workspace, adding: int = 1) -> None:
+    limit = settings.SEGMENT_LIMIT
+    if Segment.objects.filter(workspace=workspace).count() + adding > limit:
+        raise SegmentLimit(
+            f"A workspace holds at most {limit} segments; archive is not enough, "
+            "delete some to make room."
+        )
+
+
+def _topics(workspace: Workspace, names) -> list[Topic]:
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise SegmentError("Topics must be a list of topic names.", field="topics")
+    found = []
+    for name in dict.fromkeys(n.strip() for n in names):
+        topic = Topic.objects.filter(workspace=workspace, name__iexact=name).first()
+        found.append(topic or Topic.objects.create(workspace=workspace, name=name[:100]))
+    return found
+
+
+def _queue_full_refresh(segment: Segment, source: str = Source.RULE) -> None:
+    from segments import tasks
+
+    segment_id = segment.pk
+    transaction.on_commit(lambda: tasks.refresh_segment.delay(segment_id, source))
+
+
+@transaction.atomic
+def segment_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    kind: str,
+    conditions=None,
+    description: str = "",
+    origin: str = Segment.Origin.CREATED,
+    topics=None,
+    created_by=None,
+) -> Segment:
+    name = _clean_name(name)
+    if kind not in Segment.Kind.values:
+        raise SegmentError("'kind' is 'manual' or 'filter'.", field="kind")
+    if kind == Segment.Kind.MANUAL and conditions is not None:
+        raise SegmentError("A manual segment has no conditions.", field="conditions")
+    if kind == Segment.Kind.FILTER:
+        if conditions is None:
+            raise InvalidConditions("A filter segment needs conditions.", path="")
+        conditions_validate(workspace=workspace, conditions=conditions)
+    _lock_workspace(workspace)
+    _check_name_free(workspace, name)
+    _check_limit(workspace)
+    try:
+        with transaction.atomic():
+            segment = Segment.objects.create(
+                workspace=workspace,
+                name=name,
+                kind=kind,
+                conditions=conditions,
+                description=(description or "").strip(),
+                origin=origin,
+                created_by=created_by,
+            )
+    except IntegrityError:
+        raise DuplicateName(f"A segment named '{name}' already exists.") from None
+    if topics:
+        segment.topics.set(_topics(workspace, topics))
+    if segment.is_filter:
+        _save_dependencies(segment)
+        _queue_full_refresh(segment)
+    return segment
+
+
+@transaction.atomic
+def segment_update(
+    *,
+    segment: Segment,
+    name=UNSET,
+    description=UNSET,
+    conditions=UNSET,
+    archived=UNSET,
+    topics=UNSET,
+) -> Segment:
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    if name is not UNSET:
+        segment.name = _clean_name(name)
+        _check_name_free(segment.workspace, segment.name, exclude_id=segment.pk)
+    if description is not UNSET:
+        if not isinstance(description, str):
+            raise SegmentError("The description must be text.", field="description")
+        segment.description = description.strip()
+    if archived is not UNSET:
+        if not isinstance(archived, bool):
+            raise SegmentError("'archived' is true or false.", field="archived")
+        segment.archived = archived
+    rule_changed = False
+    if conditions is not UNSET:
+        if not segment.is_filter:
+            raise SegmentError("A manual segment has no conditions.", field="conditions")
+        conditions_validate(workspace=segment.workspace, conditions=conditions, segment=segment)
+        rule_changed = conditions != segment.conditions
+        segment.conditions = conditions
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        raise DuplicateName(f"A segment named '{segment.name}' already exists.") from None
+    if topics is not UNSET:
+        segment.topics.set(_topics(segment.workspace, topics))
+    if rule_changed:
+        _save_dependencies(segment)
+        _queue_full_refresh(segment)
+    return segment
+
+
+def segments_set_archived(*, workspace: Workspace, ids: list[int], archived: bool) -> int:
+    return Segment.objects.filter(workspace=workspace, pk__in=ids).update(
+        archived=archived, updated_at=timezone.now()
+    )
+
+
+# ---------------------------------------------------------------- usage and delete
+
+
+def segment_usage(segment: Segment) -> dict:
+    campaigns = [
+        {"id": link.campaign_id, "name": link.campaign.name, "role": link.role}
+        for link in segment.campaign_links.select_related("campaign").order_by("campaign_id")
+    ]
+    dependents = [
+        {"id": dep.segment_id, "name": dep.segment.name}
+        for dep in segment.dependents.select_related("segment").order_by("segment_id")
+    ]
+    return {"campaigns": campaigns, "segments": dependents}
+
+
+def is_in_use(usage: dict) -> bool:
+    return bool(usage["campaigns"] or usage["segments"])
+
+
+def segment_delete(*, segment: Segment) -> None:
+    """Delete, unless anything uses the segment. The database refuses too (PROTECT
+    foreign keys), so a usage added at the same moment cannot slip through."""
+    try:
+        with transaction.atomic():
+            locked = Segment.objects.select_for_update().get(pk=segment.pk)
+            usage = segment_usage(locked)
+            if is_in_use(usage):
+                raise SegmentInUse(_in_use_message(locked, usage), usage=usage)
+            locked.delete()
+    except (ProtectedError, IntegrityError):
+        usage = segment_usage(segment)
+        raise SegmentInUse(_in_use_message(segment, usage), usage=usage) from None
+
+
+def _in_use_message(segment: Segment, usage: dict) -> str:
+    users = [f"campaign '{c['name']}'" for c in usage["campaigns"]]
+    users += [f"segment '{s['name']}'" for s in usage["segments"]]
+    return f"'{segment.name}' is used by {', '.join(users)}; remove it from them first."
+
+
+# ---------------------------------------------------------------- copies
+
+
+def _copy_members(source: Segment, target: Segment, *, source_tag: str) -> None:
+    entering = Contact.objects.filter(
+        Exists(SegmentMember.objects.filter(segment=source, contact=OuterRef("pk")))
+    ).values("id")
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=target.pk)
+        now = timezone.now()
+        added = membership._enter(target, entering, source=source_tag, triggers=True, now=now)
+        membership._bump_count(target, membership.Diff(entered=added), now)
+
+
+@transaction.atomic
+def segment_clone(*, segment: Segment, name: str, conditions=UNSET, created_by=None) -> Segment:
+    """A manual clone copies the members; a filter clone copies (or replaces) the rule."""
+    clone = segment_create(
+        workspace=segment.workspace,
+        name=name,
+        kind=segment.kind,
+        conditions=(segment.conditions if conditions is UNSET else conditions)
+        if segment.is_filter
+        else None,
+        description=segment.description,
+        origin=Segment.Origin.CLONE,
+        topics=list(segment.topics.values_list("name", flat=True)),
+        created_by=created_by,
+    )
+    if not segment.is_filter:
+        _copy_members(segment, clone, source_tag=Source.MANUAL)
+    return clone
+
+
+@transaction.atomic
+def segment_save_as_list(*, segment: Segment, name: str, created_by=None) -> Segment:
+    """A manual segment holding today's members of `segment`."""
+    snapshot = segment_create(
+        workspace=segment.workspace,
+        name=name,
+        kind=Segment.Kind.MANUAL,
+        description=segment.description,
+        origin=Segment.Origin.LIST,
+        created_by=created_by,
+    )
+    _copy_members(segment, snapshot, source_tag=Source.MANUAL)
+    return snapshot
+
+
+# ---------------------------------------------------------------- bulk segments
+
+
+def _field_expression(workspace: Workspace, field_name: str):
+    context = rule_context(workspace)
+    found = rules.field_type(field_name, context) if isinstance(field_name, str) else None
+    if found is None:
+        raise SegmentError(f"Unknown field '{field_name}'.", field="field")
+    canonical, kind = found
+    if kind != "text":
+        raise SegmentError(
+            f"Bulk segments split a text field; '{field_name}' is a {kind} field.", field="field"
+        )
+    if canonical.startswith("attributes."):
+        return canonical, JsonText("attributes", canonical.split(".", 1)[1])
+    from django.db.models import F
+
+    return canonical, F(canonical)
+
+
+def bulk_values(*, workspace: Workspace, field_name: str) -> tuple[str, list[str]]:
+    """The distinct non-empty values of a text field, compared case-insensitively;
+    one spelling of each (the first in sort order)."""
+    canonical, expression = _field_expression(workspace, field_name)
+    values = (
+        Contact.objects.filter(workspace=workspace)
+        .annotate(_value=expression)
+        .exclude(_value__isnull=True)
+        .exclude(_value="")
+        .annotate(_key=Lower("_value"))
+        .values("_key")
+        .annotate(spelling=Min("_value"))
+        .order_by("_key")
+    )
+    return canonical, [row["spelling"].strip() for row in values if row["spelling"].strip()]
+
+
+@transaction.atomic
+def segments_bulk_create(
+    *, workspace: Workspace, field_name: str, name_prefix: str | None = None, created_by=None
+) -> list[Segment]:
+    canonical, values = bulk_values(workspace=workspace, field_name=field_name)
+    _lock_workspace(workspace)
+    _check_limit(workspace, adding=len(values))
+    prefix = name_prefix if isinstance(name_prefix, str) else f"{canonical}: "
+    created = []
+    for value in values:
+        created.append(
+            segment_create(
+                workspace=workspace,
+                name=_free_name(workspace, f"{prefix}{value}"[:200]),
+                kind=Segment.Kind.FILTER,
+                conditions={"all": [{"field": canonical, "op": "eq", "value": value}]},
+                origin=Segment.Origin.BULK,
+                created_by=created_by,
+            )
+        )
+    return created
+
+
+def _free_name(workspace: Workspace, name: str) -> str:
+    candidate, n = name, 1
+    while Segment.objects.filter(workspace=workspace, name__iexact=candidate).exists():
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
+
+
+# ---------------------------------------------------------------- manual members
+
+
+@dataclass
+class MembersResult:
+    changed: int = 0
+    unchanged: int = 0
+    not_found: list = field(default_factory=list)
+    contact_ids: list[int] = field(default_factory=list)
+
+
+def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list]:
+    """Contact ids for the given ids, emails or external ids, and the values that
+    name nobody, as given."""
+    limit = settings.SEGMENT_MEMBERS_MAX_BATCH
+    if not isinstance(values, list):
+        raise SegmentError(f"'{lookup}s' must be a list.", field=f"{lookup}s")
+    if len(values) > limit:
+        raise SegmentError(f"At most {limit:,} contacts in one call.", too_large=True)
+    if lookup == "id":
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
+        if bad:
+            raise SegmentError("'ids' must be whole numbers.", field="ids")
+        found = contacts_find(workspace, "id", values)
+        return list(found), [v for v in values if v not in found]
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise SegmentError(f"'{lookup}s' must be text.", field=f"{lookup}s")
+    found = contacts_find(workspace, lookup, values)
+    ids = list(dict.fromkeys(found[clean_lookup(v)].pk for v in values if clean_lookup(v) in found))
+    return ids, [v for v in values if clean_lookup(v) not in found]
+
+
+def _require_manual(segment: Segment) -> None:
+    if segment.is_filter:
+        raise NotManual(
+            f"'{segment.name}' is a filter segment: its members follow its rule, "
+            "so people cannot be added or removed by hand."
+        )
+
+
+def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
+    from segments import tasks
+
+    if not contact_ids or not SegmentDependency.objects.filter(depends_on=segment).exists():
+        return
+    args = (segment.workspace_id, segment.pk, contact_ids)
+    transaction.on_commit(lambda: tasks.refresh_segment_dependents.delay(*args))
+
+
+def segment_members_add(
+    *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
+) -> MembersResult:
+    _require_manual(segment)
+    ids, not_found = _resolve(segment.workspace, lookup, values)
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        entering = (
+            Contact.objects.filter(workspace=segment.workspace, pk__in=ids)
+            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
+            .values("id")
+        )
+        added = membership._enter(segment, entering, source=source, triggers=True, now=now)
+        membership._bump_count(segment, membership.Diff(entered=added), now)
+        _queue_dependents(segment, ids)
+    return MembersResult(
+        changed=added, unchanged=len(ids) - added, not_found=not_found, contact_ids=ids
+    )
+
+
+def segment_members_remove(
+    *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
+) -> MembersResult:
+    _require_manual(segment)
+    ids, not_found = _resolve(segment.workspace, lookup, values)
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids).values(
+            "contact_id"
+        )
+        removed = membership._leave(segment, leaving, source=source, now=now)
+        membership._bump_count(segment, membership.Diff(left=removed), now)
+        _queue_dependents(segment, ids)
+    return MembersResult(
+        changed=removed, unchanged=len(ids) - removed, not_found=not_found, contact_ids=ids
+    )
+
+
+# ---------------------------------------------------------------- preview
+
+
+@dataclass
+class Preview:
+    count: int
+    sample: list
+    entering: int | None = None
+    leaving: int | None = None
+
+
+def segment_preview(
+    *, workspace: Workspace, conditions, segment: Segment | None = None, sample_size: int = 10
+) -> Preview:
+    """How many contacts a rule matches now, a sample, and (for an existing segment)
+    how many would enter and leave. Nothing is saved."""
+    conditions_validate(workspace=workspace, conditions=conditions, segment=segment)
+    rule_q = compile_rule(conditions, attributes=membership.attribute_types(workspace.pk))
+    matching = Contact.objects.filter(workspace=workspace).filter(rule_q)
+    preview = Preview(
+        count=matching.count(),
+        sample=list(matching.prefetch_related("tags").order_by("-pk")[:sample_size]),
+    )
+    if segment is not None:
+        members = SegmentMember.objects.filter(segment=segment)
+        preview.entering = matching.exclude(Exists(members.filter(contact=OuterRef("pk")))).count()
+        preview.leaving = members.exclude(
+            Exists(Contact.objects.filter(pk=OuterRef("contact_id")).filter(rule_q))
+        ).count()
+    return preview
