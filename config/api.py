@@ -52,6 +52,8 @@ class StrictJSONParser(Parser):
             raise
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise BadBody(f"The body is not valid JSON: {exc}.") from None
+        if not isinstance(data, dict):  # every body of this API is an object
+            raise BadBody("The body must be a JSON object.")
         _check_tree(data)
         return data
 

@@ -74,7 +74,8 @@ def coerce(attr_type: str, value, key: str):
     return _coerce_text(value, key)
 
 
-def _coerce_number(value, key):
+def _coerce_number(given, key):
+    value = given
     if isinstance(value, str):
         try:
             value = float(value.strip().replace(",", "")) if value.strip() else None
@@ -83,7 +84,7 @@ def _coerce_number(value, key):
         if value is not None and value.is_integer() and abs(value) < 2**53:
             value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"'{key}' is a number attribute; {value!r} is not a number.")
+        raise ValidationError(f"'{key}' is a number attribute; {given!r} is not a number.")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(f"'{key}' must be a finite number.")
     if abs(value) > 1e15:

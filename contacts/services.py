@@ -275,11 +275,15 @@ def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> Upse
     existing = contacts_find(workspace, match_on, keys)
     definitions = attribute_definitions(workspace)
     for index, item in enumerate(items):
+        known = set(definitions)
         try:
             with transaction.atomic():
                 contact, created = _upsert_one(workspace, match_on, item, existing, definitions)
         except ValidationError as exc:
             result.errors.append({"index": index, "message": _one_line(exc)})
+            # Attributes this item defined were rolled back with it: forget them too.
+            for key in set(definitions) - known:
+                del definitions[key]
             continue
         existing[clean_lookup(getattr(contact, match_on))] = contact
         result.contact_ids.append(contact.id)

@@ -65,6 +65,14 @@ def _after(order: tuple[str, ...], values: list, model, forward: bool) -> Q:
             value = model._meta.get_field(name).to_python(values[index])
         except Exception as exc:  # a field's to_python raises ValidationError, ValueError...
             raise InvalidCursor("The cursor is not valid.") from exc
+        # Values a query cannot take (None) or the database would refuse (overflow,
+        # NUL in text): a bad cursor, not a 500.
+        if (
+            value is None
+            or (isinstance(value, int) and not -(2**63) <= value < 2**63)
+            or (isinstance(value, str) and "\x00" in value)
+        ):
+            raise InvalidCursor("The cursor is not valid.")
         lookup = "lt" if descending == forward else "gt"
         strictly = Q(**{f"{name}__{lookup}": value})
         condition = (
