@@ -15,7 +15,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
-from ninja import NinjaAPI, Router
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -101,13 +103,16 @@ def _check_tree(data) -> None:
 
 
 class KithAPI(NinjaAPI):
+    """Two additions to ninja's URLs, so that every error of this API is JSON:
+    a method a path does not take is a JSON 405 (ninja answers in plain text), and
+    any path no router has is a JSON 404. The catch-all is appended after every
+    router, whatever order routers are added in."""
+
     def _get_urls(self):
-        # ninja answers a method a path does not take with a plain-text 405; every
-        # error of this API is JSON, so wrap each view once here.
         patterns = super()._get_urls()
         for pattern in patterns:
             pattern.callback = _json_not_allowed(pattern.callback)
-        return patterns
+        return [*patterns, path("<path:rest>", _unknown_path)]
 
 
 def _json_not_allowed(view):
@@ -124,6 +129,11 @@ def _json_not_allowed(view):
         return response
 
     return wrapper
+
+
+@csrf_exempt
+def _unknown_path(request, rest: str):
+    return error_response(404, "not_found", f"There is no API endpoint /api/v1/{rest}.")
 
 
 api = KithAPI(
@@ -208,18 +218,6 @@ def _unexpected(request, exc):
 
 # ---------------------------------------------------------------- routes
 
+# Each app's router; the segment engine adds "/segments" here.
 api.add_router("/contacts", contacts_router)
 api.add_router("/events", events_router)
-
-# Keep last: every other path under /api/v1/ answers a JSON 404, not an HTML page.
-fallback = Router()
-
-
-@fallback.api_operation(
-    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
-)
-def unknown_path(request, rest: str):
-    raise ApiError(404, "not_found", f"There is no API endpoint /api/v1/{rest}.")
-
-
-api.add_router("", fallback)

@@ -170,6 +170,8 @@ def test_an_unknown_path_is_a_json_404(api):
     for path in ("/nope", "/contacts/1/nope", "/contacts/"):
         response = api.get(path)
         assert _assert_json_error(response, 404) == "not_found"
+    # A write to an unknown path is a 404 too, not a CSRF 403 page.
+    assert _assert_json_error(api.post("/segments/x/nope", {}), 404) == "not_found"
 
 
 def test_a_method_a_path_does_not_take_is_a_json_405(api, target):

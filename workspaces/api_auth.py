@@ -8,6 +8,7 @@ The rate limit counts requests per key in fixed one-minute windows in Django's c
 ninja's own throttle reads and rewrites a list of every timestamp of the minute.
 """
 
+import logging
 import threading
 import time
 
@@ -20,6 +21,7 @@ from workspaces.models import ApiKey
 from workspaces.services import api_key_authenticate
 
 WINDOW_SECONDS = 60
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyAuth(HttpBearer):
@@ -40,7 +42,12 @@ class PerKeyRateLimit(BaseThrottle):
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         self._local.retry_after = WINDOW_SECONDS - (now % WINDOW_SECONDS)
-        return _count(f"api-rate:{api_key.pk}:{window}") <= settings.API_RATE_LIMIT_PER_MINUTE
+        try:
+            count = _count(f"api-rate:{api_key.pk}:{window}")
+        except Exception:  # the cache server is down: serve rather than fail every call
+            logger.warning("API rate limit not counted: the cache is unavailable", exc_info=True)
+            return True
+        return count <= settings.API_RATE_LIMIT_PER_MINUTE
 
     def wait(self) -> float:
         return self._local.retry_after

@@ -146,3 +146,11 @@ def test_unauthenticated_calls_are_not_counted_against_a_key(api, settings):
     for _ in range(5):
         assert anonymous.get("/contacts").status_code == 401
     assert api.get("/contacts").status_code == 200
+
+
+def test_calls_are_served_when_the_cache_that_counts_them_is_down(api, monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("cache server is down")
+
+    monkeypatch.setattr(api_auth.cache, "add", unavailable)
+    assert api.get("/contacts").status_code == 200
