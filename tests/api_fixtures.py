@@ -7,15 +7,15 @@ from tests.api_helpers import ApiClient
 from workspaces.services import api_key_create
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+@pytest.fixture
+def fresh_rate_limits():
     # The per-key counters live in the cache (Redis in some runs): start each test clean.
+    # Not autouse: loaded as a plugin, an autouse fixture would run for every test.
     cache.clear()
-    yield
 
 
 @pytest.fixture
-def api_key(workspace):
+def api_key(workspace, fresh_rate_limits):
     return api_key_create(workspace=workspace, name="CRM sync")
 
 
@@ -26,6 +26,6 @@ def api(api_key):
 
 
 @pytest.fixture
-def other_api(other_workspace):
+def other_api(other_workspace, fresh_rate_limits):
     """A client with a key of `other_workspace`."""
     return ApiClient(api_key_create(workspace=other_workspace, name="Other")[1])
