@@ -26,6 +26,9 @@ from config.api_errors import CODES, ApiError, describe_errors, error_response, 
 from contacts.api import events_router
 from contacts.api import router as contacts_router
 from contacts.services import DuplicateContact, error_message
+from segments.api import contact_segments_router
+from segments.api import router as segments_router
+from segments.services import SegmentError
 from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
 from workspaces.keyset import InvalidCursor
 
@@ -170,6 +173,13 @@ def _service_error(request, exc: DjangoValidationError):
     return error_response(400, "invalid", error_message(exc), **extra)
 
 
+@api.exception_handler(SegmentError)
+def _segment_error(request, exc: SegmentError):
+    if exc.extra.get("too_large"):
+        return error_response(413, "too_large", exc.message)
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
 @api.exception_handler(InvalidCursor)
 def _bad_cursor(request, exc: InvalidCursor):
     return error_response(400, "invalid", f"cursor: {exc}", field="cursor")
@@ -220,4 +230,6 @@ def _unexpected(request, exc):
 
 # Each app's router; the segment engine adds "/segments" here.
 api.add_router("/contacts", contacts_router)
+api.add_router("/contacts", contact_segments_router)
 api.add_router("/events", events_router)
+api.add_router("/segments", segments_router)

@@ -1,8 +1,7 @@
 """Contacts and events in the JSON API (api.md). Handlers are thin: the key's
 workspace, a selector or a service from contacts.services, the answer.
 
-The segment engine adds GET /contacts/{id}/segments and the `segment=` filter here
-(a field of ContactFilters, a keyword of contacts_for_api)."""
+GET /contacts/{id}/segments lives with the segments (segments/api.py)."""
 
 from typing import Any
 
@@ -90,6 +89,7 @@ def contacts_list(request, filters: Query[ContactFilters]):
         external_id=filters.external_id,
         tag=filters.tag,
         q=filters.q,
+        segment=filters.segment,
     )
     # Oldest first by id: rows created while a client pages land on later pages.
     page = paginate(queryset, order=("id",), cursor=filters.cursor, limit=filters.limit)

@@ -50,6 +50,7 @@ def contacts_for_api(
     external_id: str | None = None,
     tag: str | None = None,
     q: str | None = None,
+    segment: int | None = None,
 ) -> QuerySet:
     """The workspace's contacts matching every filter given (blank ones are ignored);
     the caller pages through them with workspaces.keyset.paginate."""
@@ -62,6 +63,10 @@ def contacts_for_api(
         queryset = _by_tag(queryset, workspace, tag)
     if q and q.strip():
         queryset = _by_search(queryset, q)
+    if segment is not None:
+        from segments.selectors import members_filter  # segments builds on contacts
+
+        queryset = queryset.filter(members_filter(workspace, segment))
     return queryset
 
 

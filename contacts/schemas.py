@@ -137,6 +137,7 @@ class ContactFilters(Schema):
     email: str | None = Field(None, description="Case-insensitive, surrounding spaces ignored.")
     external_id: str | None = Field(None, description="Case-insensitive, spaces ignored.")
     tag: str | None = Field(None, description="Contacts with this tag (case-insensitive).")
+    segment: int | None = Field(None, description="Members of this segment (its id).")
     q: str | None = Field(
         None, max_length=200, description="Words found in the email, name or company."
     )

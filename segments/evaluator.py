@@ -78,7 +78,8 @@ class Evaluator:
     def _field(self, node, snap):
         name, op, value = node["field"], node["op"], node.get("value")
         if name.startswith("attributes."):
-            key, kind = self.attributes[name.split(".", 1)[1].lower()]
+            fallback = (name.split(".", 1)[1], "text")
+            key, kind = self.attributes.get(name.split(".", 1)[1].lower(), fallback)
             actual = snap.attributes.get(key)
             label = f"attribute {key}"
         else:
@@ -149,28 +150,35 @@ class Evaluator:
 # ---------------------------------------------------------------- comparisons
 
 
-def is_present(kind: str, value) -> bool:
-    if kind == "text":
-        return isinstance(value, str) and value != ""
+def is_missing(value) -> bool:
+    return value is None or value == ""
+
+
+def has_type(kind: str, value) -> bool:
+    """The value is of the field's type (a value of another type is not missing, but
+    matches no comparison)."""
+    if is_missing(value):
+        return False
+    if kind in ("text", "date") and isinstance(value, str):
+        return True
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "boolean":
         return isinstance(value, bool)
-    if isinstance(value, str):  # a date attribute, stored as ISO text
-        return value != ""
-    return isinstance(value, datetime)
+    return kind == "date" and isinstance(value, datetime)
 
 
 def compare(kind: str, op: str, wanted, actual, now: datetime) -> bool:
-    present = is_present(kind, actual)
     if op == "exists":
-        return present
+        return not is_missing(actual)
     if op == "not_exists":
-        return not present
+        return is_missing(actual)
     if op in NEGATIVE_OPS:
         positive = {"neq": "eq", "not_contains": "contains", "not_in": "in"}[op]
-        return not (present and compare(kind, positive, wanted, actual, now))
-    if not present:
+        return is_missing(actual) or (
+            has_type(kind, actual) and not compare(kind, positive, wanted, actual, now)
+        )
+    if not has_type(kind, actual):
         return False
     if kind == "text":
         return _text(op, wanted, actual)
@@ -213,12 +221,7 @@ def property_matches(item: dict, properties: dict) -> bool:
     numeric = op in {"gt", "gte", "lt", "lte", "between"} or (
         op in {"eq", "neq"} and isinstance(value, int | float) and not isinstance(value, bool)
     )
-    if numeric:
-        return compare("number", op, value, actual, datetime.min)
-    if op in {"exists", "not_exists"}:
-        present = is_present("number", actual) or is_present("text", actual)
-        return present if op == "exists" else not present
-    return compare("text", op, value, actual, datetime.min)
+    return compare("number" if numeric else "text", op, value, actual, datetime.min)
 
 
 def describe(op: str, value) -> str:

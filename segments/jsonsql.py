@@ -75,3 +75,28 @@ class JsonBool(_JsonKey):
         col = self._col(compiler, connection)
         path = '$."{}"'.format(self.key.replace('"', ""))
         return self.sqlite_template.format(col=col), [path]
+
+
+class JsonMissing(_JsonKey):
+    """TRUE when the key is absent, JSON null or the empty string: "missing" in the
+    sense of conditions.md, whatever type the key should have."""
+
+    postgres_template = (
+        "(({col} -> %s) IS NULL OR ({col} -> %s) = 'null'::jsonb OR ({col} -> %s) = '\"\"'::jsonb)"
+    )
+    sqlite_template = (
+        "(json_type({col}, %s) IS NULL OR json_type({col}, %s) = 'null' "
+        "OR (json_type({col}, %s) = 'text' AND json_extract({col}, %s) = ''))"
+    )
+
+    def __init__(self, column: str, key: str):
+        super().__init__(column, key, BooleanField())
+
+    def as_sql(self, compiler, connection):
+        col = self._col(compiler, connection)
+        path = '$."{}"'.format(self.key.replace('"', ""))
+        return self.sqlite_template.format(col=col), [path] * 4
+
+    def as_postgresql(self, compiler, connection):
+        col = self._col(compiler, connection)
+        return self.postgres_template.format(col=col), [self.key] * 3

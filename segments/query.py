@@ -32,7 +32,7 @@ from django.utils import timezone
 from campaigns.models import Delivery
 from contacts.models import BUILTIN_FIELD_TYPES, ContactTag, Device, Event
 from segments import dates
-from segments.jsonsql import JsonBool, JsonNumber, JsonText
+from segments.jsonsql import JsonBool, JsonMissing, JsonNumber, JsonText
 from segments.models import SegmentMember
 from segments.rules import condition_kind, group_parts, is_group
 
@@ -78,52 +78,59 @@ def _node(node: dict, ctx: Context) -> Q:
 
 
 # ---------------------------------------------------------------- values of one type
+#
+# Each function gets `target`, an expression that is NULL unless the value has the
+# right type, and `missing`, a Q that holds when there is no value at all (NULL,
+# absent or ""). A value of the wrong type is neither: it matches no comparison,
+# not even a negative one, but it exists.
 
 
 def _q(lookup) -> Q:
     return Q(lookup)
 
 
-def text_q(target, op: str, value) -> Q:
-    """`target` is a text expression that may be NULL or ''."""
-    present = _q(IsNull(target, False)) & ~_q(Exact(target, ""))
-    if op == "exists":
-        return present
-    if op == "not_exists":
-        return ~present
+def blank(target) -> Q:
+    """`missing` for a text column or text expression."""
+    return _q(IsNull(target, True)) | _q(Exact(target, ""))
+
+
+def _presence(op: str, missing: Q) -> Q:
+    return ~missing if op == "exists" else missing
+
+
+def text_q(target, op: str, value, missing: Q) -> Q:
+    if op in ("exists", "not_exists"):
+        return _presence(op, missing)
+    typed = ~blank(target)
+    positive = NEGATIONS.get(op, op)
+    if positive == "in":
+        core = _q(In(Lower(target), sorted({v.lower() for v in value})))
+    else:
+        core = _q(TEXT_LOOKUPS[positive](target, value))
     if op in NEGATIONS:
-        return ~(present & text_q(target, NEGATIONS[op], value))
-    if op == "in":
-        return present & _q(In(Lower(target), sorted({v.lower() for v in value})))
-    return present & _q(TEXT_LOOKUPS[op](target, value))
+        # `core` is never NULL once `typed` holds, so its negation is two-valued.
+        return missing | (typed & ~core)
+    return typed & core
 
 
-def number_q(target, op: str, value) -> Q:
-    """`target` is a number expression, NULL where there is no number."""
-    present = _q(IsNull(target, False))
-    if op == "exists":
-        return present
-    if op == "not_exists":
-        return ~present
+def number_q(target, op: str, value, missing: Q) -> Q:
+    if op in ("exists", "not_exists"):
+        return _presence(op, missing)
+    typed = _q(IsNull(target, False))
     if op == "neq":
-        return ~(present & _q(Exact(target, value)))
+        return missing | (typed & ~_q(Exact(target, value)))
     if op == "between":
         low, high = value
-        return present & _q(GreaterThanOrEqual(target, low)) & _q(LessThanOrEqual(target, high))
-    return present & _q(NUMBER_LOOKUPS[op](target, value))
+        return typed & _q(GreaterThanOrEqual(target, low)) & _q(LessThanOrEqual(target, high))
+    return typed & _q(NUMBER_LOOKUPS[op](target, value))
 
 
-def moment_q(target, op: str, value, now: datetime, *, as_text: bool) -> Q:
+def moment_q(target, op: str, value, now: datetime, missing: Q, *, as_text: bool) -> Q:
     """`target` is a datetime column, or (as_text) an ISO text of a date attribute."""
-    present = _q(IsNull(target, False))
-    if as_text:
-        present &= ~_q(Exact(target, ""))
-    if op == "exists":
-        return present
-    if op == "not_exists":
-        return ~present
+    if op in ("exists", "not_exists"):
+        return _presence(op, missing)
     span = dates.bounds(op, value, now)
-    q = present
+    q = ~blank(target) if as_text else _q(IsNull(target, False))
     if span.lower is not None:
         bound = (
             dates.text_bound(span.lower, short_at_midnight=span.lower_inclusive)
@@ -141,13 +148,10 @@ def moment_q(target, op: str, value, now: datetime, *, as_text: bool) -> Q:
     return q
 
 
-def boolean_q(target, op: str) -> Q:
-    present = _q(IsNull(target, False))
-    if op == "exists":
-        return present
-    if op == "not_exists":
-        return ~present
-    return present & _q(Exact(target, op == "is_true"))
+def boolean_q(target, op: str, missing: Q) -> Q:
+    if op in ("exists", "not_exists"):
+        return _presence(op, missing)
+    return _q(IsNull(target, False)) & _q(Exact(target, op == "is_true"))
 
 
 # ---------------------------------------------------------------- conditions
@@ -156,24 +160,28 @@ def boolean_q(target, op: str) -> Q:
 def _field(node, ctx: Context) -> Q:
     name, op, value = node["field"], node["op"], node.get("value")
     if name.startswith("attributes."):
-        key, kind = ctx.attributes[name.split(".", 1)[1].lower()]
+        # An attribute deleted since the rule was saved reads as missing on everyone.
+        fallback = (name.split(".", 1)[1], "text")
+        key, kind = ctx.attributes.get(name.split(".", 1)[1].lower(), fallback)
         return _attribute(key, kind, op, value, ctx.now)
-    kind = BUILTIN_FIELD_TYPES[name]
+    kind, column = BUILTIN_FIELD_TYPES[name], F(name)
     if kind == "text":
-        return text_q(F(name), op, value)
+        return text_q(column, op, value, blank(column))
+    missing = _q(IsNull(column, True))
     if kind == "number":
-        return number_q(F(name), op, value)
-    return moment_q(F(name), op, value, ctx.now, as_text=False)
+        return number_q(column, op, value, missing)
+    return moment_q(column, op, value, ctx.now, missing, as_text=False)
 
 
 def _attribute(key, kind, op, value, now) -> Q:
+    missing = Q(JsonMissing("attributes", key))
     if kind == "number":
-        return number_q(JsonNumber("attributes", key), op, value)
+        return number_q(JsonNumber("attributes", key), op, value, missing)
     if kind == "boolean":
-        return boolean_q(JsonBool("attributes", key), op)
+        return boolean_q(JsonBool("attributes", key), op, missing)
     if kind == "date":
-        return moment_q(JsonText("attributes", key), op, value, now, as_text=True)
-    return text_q(JsonText("attributes", key), op, value)
+        return moment_q(JsonText("attributes", key), op, value, now, missing, as_text=True)
+    return text_q(JsonText("attributes", key), op, value, missing)
 
 
 def _tag(node, ctx) -> Q:
@@ -189,15 +197,10 @@ def _property_q(item) -> Q:
     numeric = op in {"gt", "gte", "lt", "lte", "between"} or (
         op in {"eq", "neq"} and isinstance(value, int | float) and not isinstance(value, bool)
     )
+    missing = Q(JsonMissing("properties", key))
     if numeric:
-        return number_q(JsonNumber("properties", key), op, value)
-    if op in {"exists", "not_exists"}:
-        # A property exists when it holds a number or a non-empty text.
-        present = Q(IsNull(JsonNumber("properties", key), False)) | text_q(
-            JsonText("properties", key), "exists", None
-        )
-        return present if op == "exists" else ~present
-    return text_q(JsonText("properties", key), op, value)
+        return number_q(JsonNumber("properties", key), op, value, missing)
+    return text_q(JsonText("properties", key), op, value, missing)
 
 
 def _event(node, ctx: Context) -> Q:

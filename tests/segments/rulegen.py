@@ -14,8 +14,13 @@ URLS = ["/pricing", "/docs/start", "/blog", "/PRICING/team", "/a_b%c"]
 # ASCII only: SQLite folds case for ASCII letters alone (see segments/query.py).
 WORDS = ["de", "DE", "De", "fr", "pro", "Pro", "basic", "a%b", "a_b", " x ", "ber", "lin", "o"]
 
+# Small shared pools, so that rules and contacts often meet at the boundaries
+# (equal numbers, the same day) where off-by-one mistakes hide.
+NUMBERS = [-1, 0, 1, 12, 50, 51, 100]
 words = st.sampled_from(WORDS)
-small_days = st.integers(min_value=1, max_value=60)
+numbers = st.sampled_from(NUMBERS)
+small_days = st.sampled_from([1, 2, 7, 30])
+day_offsets = st.sampled_from([-1, 0, 1, 2, 7, 8, 30, 31])
 
 
 def moments(now):
@@ -25,8 +30,8 @@ def moments(now):
             if as_day
             else now - timedelta(days=days, hours=hours)
         ),
-        st.integers(min_value=-1, max_value=90),
-        st.integers(min_value=0, max_value=23),
+        day_offsets,
+        st.sampled_from([0, 1, 23]),
         st.booleans(),
     )
 
@@ -34,8 +39,8 @@ def moments(now):
 def datetimes(now):
     return st.builds(
         lambda days, hours: now - timedelta(days=days, hours=hours),
-        st.integers(min_value=-1, max_value=90),
-        st.integers(min_value=0, max_value=23),
+        day_offsets,
+        st.sampled_from([0, 1, 23]),
     )
 
 
@@ -60,7 +65,6 @@ def text_condition(field):
 
 
 def number_condition(field):
-    numbers = st.one_of(st.integers(-5, 100), st.floats(-5, 100, allow_nan=False).map(round))
     return st.one_of(
         st.builds(
             lambda op, v: {"field": field, "op": op, "value": v},
@@ -114,7 +118,7 @@ def property_condition():
         st.builds(
             lambda op, v: {"property": "amount", "op": op, "value": v},
             st.sampled_from(["gt", "lt", "eq", "neq", "gte"]),
-            st.integers(0, 100),
+            numbers,
         ),
         st.builds(
             lambda op, p: {"property": p, "op": op},
@@ -214,9 +218,9 @@ def attribute_values(now):
     return st.fixed_dictionaries(
         {},
         optional={
-            "plan": st.one_of(words, st.just("")),
-            # A number attribute may hold a stray text: it must never match a comparison.
-            "seats": st.one_of(st.integers(-5, 100), st.just("many")),
+            # A text attribute may hold a stray number, a number one a stray text.
+            "plan": st.one_of(words, st.just(""), st.just(5)),
+            "seats": st.one_of(numbers, st.just(50.5), st.just("many")),
             "trial": st.booleans(),
             "renews": iso(now),
         },
@@ -233,20 +237,20 @@ def contact_data(now):
             "city": maybe_text,
             "language": maybe_text,
             "external_id": st.one_of(st.none(), words),
-            "score": st.integers(-5, 100),
+            "score": numbers,
             "last_activity_at": st.one_of(st.none(), datetimes(now)),
-            "created_days_ago": st.integers(0, 60),
+            "created_days_ago": day_offsets.filter(lambda d: d >= 0),
             "attributes": attribute_values(now),
             "tags": st.lists(st.sampled_from(TAGS), unique=True, max_size=2),
             "events": st.lists(
                 st.tuples(
                     st.sampled_from(EVENTS),
-                    st.integers(0, 70),
+                    day_offsets,
                     st.fixed_dictionaries(
                         {},
                         optional={
-                            "url": st.sampled_from(URLS),
-                            "amount": st.one_of(st.integers(0, 100), st.just("lots")),
+                            "url": st.one_of(st.sampled_from(URLS), st.just(7), st.just("")),
+                            "amount": st.one_of(numbers, st.just("lots")),
                         },
                     ),
                 ),
@@ -257,7 +261,7 @@ def contact_data(now):
             ),
             "in_manual": st.booleans(),
             "deliveries": st.lists(
-                st.tuples(st.integers(0, 1), st.integers(0, 40), st.booleans(), st.booleans()),
+                st.tuples(st.integers(0, 1), day_offsets, st.booleans(), st.booleans()),
                 max_size=2,
                 unique_by=lambda t: t[0],
             ),

@@ -1,0 +1,75 @@
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from segments import membership
+from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember, Source
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "kind", "origin", "member_count", "archived", "created_at"]
+    list_filter = ["kind", "origin", "archived", "workspace"]
+    search_fields = ["name", "description"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["workspace", "kind", "member_count", "refreshed_at", "rule", "created_at"]
+    exclude = ["conditions"]
+    filter_horizontal = ["topics"]
+    actions = ["refresh"]
+
+    @admin.display(description="Rule")
+    def rule(self, segment):
+        if not segment.conditions:
+            return "—"
+        return format_html("<pre>{}</pre>", json.dumps(segment.conditions, indent=2))
+
+    @admin.action(description="Refresh membership of the selected filter segments now")
+    def refresh(self, request, queryset):
+        refreshed = 0
+        for segment in membership.dependency_order(list(queryset.filter(kind="filter"))):
+            diff = membership.refresh_filter_segment(segment, source=Source.RULE)
+            refreshed += 1
+            self.message_user(request, f"{segment.name}: {diff.entered} entered, {diff.left} left.")
+        if not refreshed:
+            self.message_user(request, "No filter segment selected.", messages.WARNING)
+
+
+@admin.register(SegmentMember)
+class SegmentMemberAdmin(admin.ModelAdmin):
+    list_display = ["segment", "contact", "joined_at", "source"]
+    list_filter = ["source"]
+    search_fields = ["^contact__email", "segment__name"]
+    raw_id_fields = ["segment", "contact"]
+    list_select_related = ["segment", "contact"]
+    show_full_result_count = False
+    # Membership of filter segments follows their rules: edit the rule, not the rows.
+    readonly_fields = ["segment", "contact", "joined_at", "source"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SegmentChange)
+class SegmentChangeAdmin(admin.ModelAdmin):
+    list_display = ["segment", "contact", "action", "source", "triggers", "at"]
+    list_filter = ["action", "source", "triggers"]
+    search_fields = ["^contact__email", "segment__name"]
+    list_select_related = ["segment", "contact"]
+    show_full_result_count = False
+    readonly_fields = ["segment", "contact", "action", "source", "triggers", "at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SegmentDependency)
+class SegmentDependencyAdmin(admin.ModelAdmin):
+    list_display = ["segment", "depends_on"]
+    readonly_fields = ["segment", "depends_on"]
+
+    def has_add_permission(self, request):
+        return False
