@@ -63,7 +63,7 @@ def segments_create(request, payload: SegmentIn):
         description=payload.description or "",
         topics=payload.topics,
     )
-    return 201, _fresh(request, segment)
+    return _fresh(request, segment)
 
 
 @router.post("/preview", response=PreviewOut, summary="Count and sample a rule's contacts")
@@ -78,7 +78,7 @@ def segments_bulk(request, payload: BulkIn):
         workspace=_workspace(request), field_name=payload.field, name_prefix=payload.name_prefix
     )
     workspace = _workspace(request)
-    return 201, {"segments": [selectors.segment_get(workspace, s.pk) for s in created]}
+    return {"segments": [selectors.segment_get(workspace, s.pk) for s in created]}
 
 
 @router.get("/{segment_id}", response=SegmentOut, summary="Get a segment")
@@ -99,7 +99,7 @@ def segments_patch(request, segment_id: int, payload: SegmentPatch):
 @router.delete("/{segment_id}", response={204: None}, summary="Delete a segment")
 def segments_delete(request, segment_id: int):
     services.segment_delete(segment=_segment(request, segment_id))
-    return 204, None
+    return None
 
 
 @router.get("/{segment_id}/usage", response=UsageOut, summary="What uses a segment")
@@ -168,7 +168,7 @@ def segments_members_remove(request, segment_id: int, payload: MembersIn):
 @router.post("/{segment_id}/clone", response={201: SegmentOut}, summary="Clone a segment")
 def segments_clone(request, segment_id: int, payload: NameIn):
     clone = services.segment_clone(segment=_segment(request, segment_id), name=payload.name)
-    return 201, _fresh(request, clone)
+    return _fresh(request, clone)
 
 
 @router.post(
@@ -178,7 +178,7 @@ def segments_save_as_list(request, segment_id: int, payload: NameIn):
     snapshot = services.segment_save_as_list(
         segment=_segment(request, segment_id), name=payload.name
     )
-    return 201, _fresh(request, snapshot)
+    return _fresh(request, snapshot)
 
 
 @contact_segments_router.get(

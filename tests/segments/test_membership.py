@@ -1,0 +1,224 @@
+"""Stored membership follows rules and data, with history, in dependency order."""
+
+import pytest
+
+from contacts import services as contact_services
+from segments import membership, services
+from segments.models import Segment, SegmentChange, SegmentMember, Source
+from tests.factories import ContactFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def members(segment) -> set[str]:
+    return set(
+        SegmentMember.objects.filter(segment=segment).values_list("contact__email", flat=True)
+    )
+
+
+def count(segment) -> int:
+    segment.refresh_from_db()
+    assert segment.member_count == SegmentMember.objects.filter(segment=segment).count()
+    return segment.member_count
+
+
+@pytest.fixture
+def ws():
+    return WorkspaceFactory()
+
+
+def filter_segment(ws, name, rule, capture):
+    with capture(execute=True):
+        return services.segment_create(workspace=ws, name=name, kind="filter", conditions=rule)
+
+
+def test_a_new_filter_segment_fills_and_its_entries_do_not_trigger(
+    ws, django_capture_on_commit_callbacks
+):
+    ContactFactory(workspace=ws, email="a@x.io", country="DE")
+    ContactFactory(workspace=ws, email="b@x.io", country="FR")
+    segment = filter_segment(
+        ws,
+        "Germans",
+        {"all": [{"field": "country", "op": "eq", "value": "de"}]},
+        django_capture_on_commit_callbacks,
+    )
+    assert members(segment) == {"a@x.io"}
+    assert count(segment) == 1
+    entry = SegmentChange.objects.get(segment=segment)
+    assert (entry.action, entry.source, entry.triggers) == ("entered", Source.RULE, False)
+
+
+def test_rule_change_diffs_members(ws, django_capture_on_commit_callbacks):
+    for email, country in [("a@x.io", "DE"), ("b@x.io", "FR"), ("c@x.io", "US")]:
+        ContactFactory(workspace=ws, email=email, country=country)
+    segment = filter_segment(
+        ws,
+        "EU",
+        {"all": [{"field": "country", "op": "in", "value": ["DE", "FR"]}]},
+        django_capture_on_commit_callbacks,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.segment_update(
+            segment=segment,
+            conditions={"all": [{"field": "country", "op": "in", "value": ["FR", "US"]}]},
+        )
+    assert members(segment) == {"b@x.io", "c@x.io"}
+    assert count(segment) == 2
+    history = set(
+        SegmentChange.objects.filter(segment=segment).values_list(
+            "contact__email", "action", "triggers"
+        )
+    )
+    assert ("a@x.io", "left", True) in history
+    assert ("c@x.io", "entered", False) in history
+
+
+def test_data_changes_move_people_in_and_out(ws, django_capture_on_commit_callbacks):
+    contact = ContactFactory(workspace=ws, email="a@x.io", country="FR")
+    segment = filter_segment(
+        ws,
+        "DE",
+        {"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+        django_capture_on_commit_callbacks,
+    )
+    assert members(segment) == set()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_update(contact=contact, data={"country": "de"})
+    assert members(segment) == {"a@x.io"}
+    entry = SegmentChange.objects.get(segment=segment, action="entered")
+    assert (entry.source, entry.triggers) == (Source.DATA, True)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_update(contact=contact, data={"country": "AT"})
+    assert members(segment) == set()
+    assert count(segment) == 0
+
+
+def test_tags_and_events_are_followed(ws, django_capture_on_commit_callbacks):
+    contact = ContactFactory(workspace=ws, email="a@x.io")
+    vip = filter_segment(
+        ws, "VIP", {"all": [{"tag": "vip", "op": "has"}]}, django_capture_on_commit_callbacks
+    )
+    buyers = filter_segment(
+        ws,
+        "Buyers",
+        {"all": [{"event": "purchase", "op": "at_least", "count": 1}]},
+        django_capture_on_commit_callbacks,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_tags_add(contact=contact, names=["VIP"])
+        contact_services.events_record(
+            workspace=ws, items=[{"contact": {"email": "A@x.io"}, "name": "purchase"}]
+        )
+    assert members(vip) == {"a@x.io"} and members(buyers) == {"a@x.io"}
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_tags_remove(contact=contact, names=["vip"])
+    assert members(vip) == set()
+
+
+def test_only_rules_that_read_the_change_are_evaluated(
+    ws, django_capture_on_commit_callbacks, monkeypatch
+):
+    contact = ContactFactory(workspace=ws, email="a@x.io", country="FR")
+    by_country = filter_segment(
+        ws,
+        "FR",
+        {"all": [{"field": "country", "op": "eq", "value": "FR"}]},
+        django_capture_on_commit_callbacks,
+    )
+    by_tag = filter_segment(
+        ws, "Tagged", {"all": [{"tag": "*", "op": "has"}]}, django_capture_on_commit_callbacks
+    )
+    evaluated = []
+    original = membership.refresh_filter_segment
+    monkeypatch.setattr(
+        membership,
+        "refresh_filter_segment",
+        lambda segment, **kw: evaluated.append(segment.name) or original(segment, **kw),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_tags_add(contact=contact, names=["new"])
+    assert "Tagged" in evaluated and "FR" not in evaluated
+    assert members(by_tag) == {"a@x.io"} and members(by_country) == {"a@x.io"}
+
+
+def test_segments_that_name_segments_follow_in_dependency_order(
+    ws, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(workspace=ws, email="a@x.io", country="FR", score=0)
+    french = filter_segment(
+        ws,
+        "French",
+        {"all": [{"field": "country", "op": "eq", "value": "FR"}]},
+        django_capture_on_commit_callbacks,
+    )
+    # Created before its dependency changes, with a lower id than a later segment it names.
+    not_french = filter_segment(
+        ws,
+        "Not French",
+        {"all": [{"segment": french.pk, "op": "not_in"}]},
+        django_capture_on_commit_callbacks,
+    )
+    assert members(not_french) == set()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_update(contact=contact, data={"country": "DE"})
+    assert members(french) == set()
+    assert members(not_french) == {"a@x.io"}
+
+
+def test_manual_members_reach_rules_that_name_the_segment(ws, django_capture_on_commit_callbacks):
+    ContactFactory(workspace=ws, email="a@x.io")
+    manual = services.segment_create(workspace=ws, name="Picked", kind="manual")
+    follower = filter_segment(
+        ws,
+        "Picked too",
+        {"all": [{"segment": manual.pk, "op": "in"}]},
+        django_capture_on_commit_callbacks,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.segment_members_add(
+            segment=manual, lookup="email", values=[" A@X.io", "no@x.io"]
+        )
+    assert (result.changed, result.unchanged, result.not_found) == (1, 0, ["no@x.io"])
+    assert members(follower) == {"a@x.io"}
+    assert count(manual) == 1
+
+
+def test_time_based_rules_refresh_on_schedule(ws, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts.models import Contact
+
+    contact = ContactFactory(workspace=ws, email="a@x.io")
+    recent = filter_segment(
+        ws,
+        "Recent",
+        {"all": [{"field": "created_at", "op": "within_last_days", "value": 7}]},
+        django_capture_on_commit_callbacks,
+    )
+    assert members(recent) == {"a@x.io"}
+    Contact.objects.filter(pk=contact.pk).update(created_at=timezone.now() - timedelta(days=8))
+    result = membership.refresh_time_based(ws.pk)
+    assert members(recent) == set()
+    assert result.diffs[recent.pk].left == 1
+    left = SegmentChange.objects.get(segment=recent, action="left")
+    assert left.source == Source.SCHEDULE
+
+
+def test_default_segments_of_a_new_workspace():
+    from workspaces.services import workspace_create
+
+    workspace = workspace_create(name="Fresh")
+    names = set(Segment.objects.filter(workspace=workspace).values_list("name", flat=True))
+    assert names == {
+        "Contacts created <7 days ago",
+        "Contacts inactive >30 days",
+        "Contacts with tags",
+        "Country known",
+        "Language known",
+    }
+    assert set(Segment.objects.filter(workspace=workspace).values_list("origin", flat=True)) == {
+        "default"
+    }
