@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from contacts import attributes as attrs
 from contacts.changes import Change, contacts_changed
-from contacts.models import TEXT_FIELDS, Contact, ContactTag, CustomAttribute, Event, Tag
+from contacts.models import TEXT_FIELDS, Contact, ContactTag, CustomAttribute, Event, Tag, Topic
 from workspaces.models import Workspace
 
 EDITABLE_FIELDS = [*TEXT_FIELDS, "score"]
@@ -524,3 +524,86 @@ def _touch_last_activity(events: list[Event]) -> None:
     Contact.objects.filter(pk__in=list(newest)).update(
         last_activity_at=Case(*whens, default=F("last_activity_at"))
     )
+
+
+# ---------------------------------------------------------------- the workspace's catalog
+# Renaming or deleting a tag changes which contacts match tag rules (rules name tags),
+# and deleting an attribute changes their attributes, so both report the contacts.
+
+
+def _tagged_contact_ids(tag: Tag) -> list[int]:
+    return list(ContactTag.objects.filter(tag=tag).values_list("contact_id", flat=True))
+
+
+@transaction.atomic
+def tag_rename(*, tag: Tag, name: str) -> Tag:
+    cleaned = clean_tag_names([name]) if isinstance(name, str) else []
+    if not cleaned:
+        raise ValidationError({"name": ["Give the tag a name."]})
+    new_name = cleaned[0]
+    taken = Tag.objects.filter(workspace=tag.workspace, name__iexact=new_name).exclude(pk=tag.pk)
+    if taken.exists():
+        raise ValidationError({"name": [f"There is already a tag '{new_name}'."]})
+    if new_name != tag.name:
+        tag.name = new_name
+        tag.save(update_fields=["name"])
+        contacts_changed(tag.workspace_id, _tagged_contact_ids(tag), Change(tags=True))
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag) -> None:
+    contact_ids = _tagged_contact_ids(tag)
+    workspace_id = tag.workspace_id
+    tag.delete()
+    contacts_changed(workspace_id, contact_ids, Change(tags=True))
+
+
+def attribute_update(*, attribute: CustomAttribute, label: str) -> CustomAttribute:
+    """Only the label changes: the key is what the API and rules use, and the type
+    is what stored values were coerced to."""
+    label = (label or "").strip()
+    if len(label) > 100:
+        raise ValidationError({"label": ["At most 100 characters."]})
+    attribute.label = label
+    attribute.save(update_fields=["label"])
+    return attribute
+
+
+@transaction.atomic
+def attribute_delete(*, attribute: CustomAttribute) -> int:
+    """Delete the definition and its values on every contact; returns how many
+    contacts had a value."""
+    key = attribute.key
+    holders = Contact.objects.filter(workspace_id=attribute.workspace_id, attributes__has_key=key)
+    changed = []
+    for contact in holders.only("id", "attributes").iterator(chunk_size=2000):
+        contact.attributes.pop(key, None)
+        changed.append(contact)
+    Contact.objects.bulk_update(changed, ["attributes"], batch_size=2000)
+    attribute.delete()
+    contacts_changed(
+        attribute.workspace_id, [c.id for c in changed], Change(fields={f"attributes.{key}"})
+    )
+    return len(changed)
+
+
+def topic_create(*, workspace: Workspace, name: str, description: str = "") -> Topic:
+    name, description = (name or "").strip(), (description or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Give the topic a name."]})
+    if len(name) > 100:
+        raise ValidationError({"name": ["At most 100 characters."]})
+    if len(description) > 300:
+        raise ValidationError({"description": ["At most 300 characters."]})
+    if Topic.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ValidationError({"name": [f"There is already a topic '{name}'."]})
+    try:
+        with transaction.atomic():
+            return Topic.objects.create(workspace=workspace, name=name, description=description)
+    except IntegrityError:
+        raise ValidationError({"name": [f"There is already a topic '{name}'."]}) from None
+
+
+def topic_delete(*, topic: Topic) -> None:
+    topic.delete()

@@ -13,8 +13,9 @@ from django.shortcuts import render
 
 SESSION_KEY = "workspace_id"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-# Paths where a viewer may still POST: signing out and switching workspace.
-VIEWER_POST_ALLOWED = ("/accounts/", "/workspaces/switch/")
+# Paths where a viewer may still POST: signing out, switching workspace, and marking
+# their own notifications read (none of these change the workspace's data).
+VIEWER_POST_ALLOWED = ("/accounts/", "/workspaces/switch/", "/workspaces/notifications/")
 # Paths that do not belong to a workspace at all.
 UNSCOPED_PREFIXES = ("/api/", "/admin/", "/accounts/", "/static/")
 

@@ -1,2 +1,29 @@
+from django.urls import path
+
+from workspaces import views
+
 app_name = "workspaces"
-urlpatterns: list = []
+urlpatterns = [
+    path("switch/", views.workspace_switch, name="switch"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/members/", views.settings_members, name="members"),
+    path("settings/members/add/", views.member_add, name="member_add"),
+    path("settings/members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("settings/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("settings/attributes/", views.settings_attributes, name="attributes"),
+    path("settings/attributes/new/", views.attribute_create, name="attribute_create"),
+    path("settings/attributes/<int:pk>/", views.attribute_edit, name="attribute_edit"),
+    path("settings/attributes/<int:pk>/delete/", views.attribute_delete, name="attribute_delete"),
+    path("settings/tags/", views.settings_tags, name="tags"),
+    path("settings/tags/<int:pk>/rename/", views.tag_rename, name="tag_rename"),
+    path("settings/tags/<int:pk>/delete/", views.tag_delete, name="tag_delete"),
+    path("settings/topics/", views.settings_topics, name="topics"),
+    path("settings/topics/new/", views.topic_create, name="topic_create"),
+    path("settings/topics/<int:pk>/delete/", views.topic_delete, name="topic_delete"),
+    path("settings/api-keys/", views.settings_api_keys, name="api_keys"),
+    path("settings/api-keys/new/", views.api_key_create, name="api_key_create"),
+    path("settings/api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+]

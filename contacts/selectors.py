@@ -1,0 +1,120 @@
+"""Reads for the contact pages: the filtered list, one contact, the catalog of tags,
+attributes and topics. Views hand request.GET to these and render what comes back."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from contacts.filters import ContactFilter
+from contacts.models import Contact, CustomAttribute, Device, Event, Tag, Topic
+from workspaces.keyset import InvalidCursor, Page, paginate
+from workspaces.models import Workspace
+from workspaces.scoping import get_scoped_or_404, scoped
+
+# Keyset orders: the last field is unique, as workspaces.keyset requires.
+SORTS = {
+    "newest": ("Newest first", ("-created_at", "-id")),
+    "oldest": ("Oldest first", ("created_at", "id")),
+    "score_high": ("Score, high to low", ("-score", "-id")),
+    "score_low": ("Score, low to high", ("score", "id")),
+}
+DEFAULT_SORT = "newest"
+COUNT_CAP = 10_000
+# Below this many characters a substring search matches too much to be useful and
+# cannot use the trigram indexes, so it becomes a prefix search.
+CONTAINS_MIN_LENGTH = 3
+PREFIX_FIELDS = ("email", "first_name", "last_name")
+CONTAINS_FIELDS = ("email", "first_name", "last_name", "company", "external_id")
+
+
+def contact_search(queryset: QuerySet, q: str) -> QuerySet:
+    """Search as migration 0002's indexes expect: these exact lookups, on these
+    exact fields (istartswith and icontains both become UPPER(col::text) LIKE)."""
+    q = (q or "").strip()
+    if not q:
+        return queryset
+    if len(q) >= CONTAINS_MIN_LENGTH:
+        fields, lookup = CONTAINS_FIELDS, "icontains"
+    else:
+        fields, lookup = PREFIX_FIELDS, "istartswith"
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__{lookup}": q})
+    return queryset.filter(condition)
+
+
+@dataclass
+class ContactListing:
+    filterset: ContactFilter
+    queryset: QuerySet
+    sort: str
+    order: tuple[str, ...]
+    q: str
+
+    @property
+    def valid(self) -> bool:
+        return self.filterset.form.is_valid()
+
+
+def contact_list(workspace: Workspace, params) -> ContactListing:
+    """The workspace's contacts as filtered, searched and sorted by `params`
+    (request.GET). Invalid filters give no rows; their errors are on the form."""
+    sort = params.get("sort") if params.get("sort") in SORTS else DEFAULT_SORT
+    order = SORTS[sort][1]
+    queryset = scoped(Contact, workspace).order_by(*order)
+    filterset = ContactFilter(params, queryset=queryset, workspace=workspace)
+    queryset = filterset.qs if filterset.is_valid() else queryset.none()
+    q = (params.get("q") or "").strip()
+    queryset = contact_search(queryset, q)
+    return ContactListing(filterset=filterset, queryset=queryset, sort=sort, order=order, q=q)
+
+
+def contact_page(listing: ContactListing, cursor: str | None, limit: int) -> tuple[Page, bool]:
+    """One page of the listing with each row's tags, and whether the cursor was bad
+    (then the first page is given)."""
+    queryset = listing.queryset.defer("attributes").prefetch_related("tags")
+    try:
+        return paginate(queryset, order=listing.order, cursor=cursor or None, limit=limit), False
+    except InvalidCursor:
+        return paginate(queryset, order=listing.order, cursor=None, limit=limit), True
+
+
+def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, more): counts at most cap + 1 rows, so a million rows cost no more
+    than ten thousand."""
+    count = queryset.order_by()[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+def contact_detail(workspace: Workspace, pk) -> Contact:
+    queryset = Contact.objects.prefetch_related(
+        "tags",
+        Prefetch("devices", queryset=Device.objects.order_by("-last_seen_at", "-id")),
+        Prefetch("opted_out_topics", queryset=Topic.objects.order_by("name")),
+    )
+    return get_scoped_or_404(queryset, workspace, pk=pk)
+
+
+EVENT_ORDER = ("-occurred_at", "-id")
+
+
+def contact_events(contact: Contact, cursor: str | None, limit: int = 50) -> Page:
+    """The contact's timeline, newest first; a bad cursor starts from the newest."""
+    queryset = Event.objects.filter(contact=contact)
+    try:
+        return paginate(queryset, order=EVENT_ORDER, cursor=cursor or None, limit=limit)
+    except InvalidCursor:
+        return paginate(queryset, order=EVENT_ORDER, cursor=None, limit=limit)
+
+
+def attribute_list(workspace: Workspace) -> list[CustomAttribute]:
+    return list(scoped(CustomAttribute, workspace).order_by("key"))
+
+
+def tag_list(workspace: Workspace) -> QuerySet:
+    """Tags with how many contacts have each, in one query."""
+    return scoped(Tag, workspace).annotate(contact_count=Count("contact_tags")).order_by("name")
+
+
+def topic_list(workspace: Workspace) -> QuerySet:
+    return scoped(Topic, workspace).annotate(opt_out_count=Count("topicoptout")).order_by("name")

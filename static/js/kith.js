@@ -1,0 +1,166 @@
+/* Kith's small behaviours. No inline scripts (CSP): everything hangs off data-*
+   attributes through delegated listeners, so content swapped in by HTMX works too. */
+(function () {
+  "use strict";
+
+  /* ---- row selection and the bulk bar ---------------------------------- */
+
+  function selectionScope(el) {
+    return el.closest("form") || document;
+  }
+
+  function refreshSelection(scope) {
+    var rows = scope.querySelectorAll("input[data-select-row]");
+    var checked = scope.querySelectorAll("input[data-select-row]:checked").length;
+    scope.querySelectorAll("[data-selected-count]").forEach(function (el) {
+      el.textContent = String(checked);
+    });
+    scope.querySelectorAll("[data-bulk-bar]").forEach(function (bar) {
+      bar.classList.toggle("has-selection", checked > 0);
+    });
+    scope.querySelectorAll("[data-needs-selection]").forEach(function (button) {
+      button.disabled = checked === 0;
+    });
+    scope.querySelectorAll("input[data-select-all]").forEach(function (all) {
+      all.checked = rows.length > 0 && checked === rows.length;
+      all.indeterminate = checked > 0 && checked < rows.length;
+    });
+    scope.querySelectorAll("input[data-select-row]").forEach(function (row) {
+      var tr = row.closest("tr");
+      if (tr) tr.classList.toggle("is-selected", row.checked);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("input[data-select-all]")) {
+      var scope = selectionScope(target);
+      scope.querySelectorAll("input[data-select-row]").forEach(function (row) {
+        row.checked = target.checked;
+      });
+      refreshSelection(scope);
+    } else if (target.matches("input[data-select-row]")) {
+      refreshSelection(selectionScope(target));
+    }
+  });
+
+  function refreshAll(root) {
+    (root || document).querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-bulk-bar]")) refreshSelection(form);
+    });
+    var bar = document.querySelector("[data-bulk-bar]");
+    if (bar) refreshSelection(selectionScope(bar));
+  }
+
+  /* ---- menus (<details data-menu>) -------------------------------------- */
+
+  function closeMenus(except) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (menu !== except) menu.removeAttribute("open");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var menu = event.target.closest("details[data-menu]");
+    closeMenus(menu);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details[data-menu][open]");
+    if (open) {
+      open.removeAttribute("open");
+      var summary = open.querySelector("summary");
+      if (summary) summary.focus();
+    }
+  });
+
+  /* ---- dismissible messages -------------------------------------------- */
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (!button) return;
+    var message = button.closest(".message");
+    if (message) message.remove();
+  });
+
+  /* ---- the attribute filter: the value input follows the attribute's type */
+
+  var VALUE_INPUTS = {
+    number: { type: "number", placeholder: "A number" },
+    date: { type: "date", placeholder: "" },
+    boolean: { type: "text", placeholder: "yes or no" },
+    text: { type: "text", placeholder: "Exact value" }
+  };
+
+  function syncAttributeValue(select) {
+    var form = select.form;
+    var input = form && form.querySelector("input[name='attr_value']");
+    if (!input) return;
+    var option = select.options[select.selectedIndex];
+    var kind = (option && option.getAttribute("data-type")) || "text";
+    var spec = VALUE_INPUTS[kind] || VALUE_INPUTS.text;
+    if (input.type !== spec.type) {
+      // A value of the old type would be refused by the new input: keep it only if it fits.
+      var old = input.value;
+      input.type = spec.type;
+      if (input.value !== old) input.value = "";
+    }
+    input.placeholder = spec.placeholder;
+    input.disabled = !select.value;
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name='attr']")) syncAttributeValue(event.target);
+  });
+
+  /* ---- copy to clipboard ----------------------------------------------- */
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var input = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!input) return;
+    input.select();
+    var done = function () {
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {});
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+
+  /* ---- GET requests from HTMX leave out empty fields, so the URL pushed to
+     the address bar (and bookmarked) holds only the filters in use. */
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    if (detail.verb !== "get" || !detail.parameters) return;
+    var params = detail.parameters;
+    var names = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach(function (name) {
+      var value = typeof params.get === "function" ? params.get(name) : params[name];
+      if (value === "" || value === null || value === undefined) {
+        if (typeof params.delete === "function") params.delete(name);
+        else delete params[name];
+      }
+    });
+  });
+
+  /* ---- start, and after every HTMX swap ---------------------------------- */
+
+  function init(root) {
+    (root || document).querySelectorAll("select[name='attr']").forEach(syncAttributeValue);
+    refreshAll(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSettle", function () { init(document); });
+})();
