@@ -177,4 +177,8 @@ class ContactFilter(django_filters.FilterSet):
         if not self.is_bound or not self.form.is_valid():
             return 0
         data = self.form.cleaned_data
-        return sum(1 for name in self.filters if name != "attr_value" and data.get(name))
+        return sum(
+            1
+            for name in self.filters
+            if name != "attr_value" and data.get(name) not in (None, "", [], ())
+        )

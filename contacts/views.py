@@ -108,11 +108,12 @@ def contact_detail(request, pk):
     if wants_fragment(request) and events_cursor is not None:
         context = {"contact": contact, "events": events}
         return render(request, "contacts/contact_detail.html#event_page", context)
-    return render(request, "contacts/contact_detail.html", _detail_context(contact, events))
+    context = _detail_context(request, contact, events)
+    return render(request, "contacts/contact_detail.html", context)
 
 
-def _detail_context(contact, events, tag_form=None) -> dict:
-    definitions = {a.key: a for a in selectors.attribute_list(contact.workspace)}
+def _detail_context(request, contact, events, tag_form=None) -> dict:
+    definitions = {a.key: a for a in selectors.attribute_list(request.workspace)}
     attributes = [
         {"key": key, "definition": definitions.get(key), "value": value}
         for key, value in sorted(contact.attributes.items())
@@ -210,6 +211,6 @@ def _tags_changed(request, contact, form=None):
         return render(request, "contacts/contact_detail.html#tags", context)
     if form is not None and form.errors:
         events = selectors.contact_events(contact, None, EVENTS_PAGE_SIZE)
-        context = _detail_context(contact, events, tag_form=form)
+        context = _detail_context(request, contact, events, tag_form=form)
         return render(request, "contacts/contact_detail.html", context, status=400)
     return redirect("contacts:detail", pk=contact.pk)
