@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
@@ -574,18 +574,27 @@ def attribute_update(*, attribute: CustomAttribute, label: str) -> CustomAttribu
 def attribute_delete(*, attribute: CustomAttribute) -> int:
     """Delete the definition and its values on every contact; returns how many
     contacts had a value."""
-    key = attribute.key
-    holders = Contact.objects.filter(workspace_id=attribute.workspace_id, attributes__has_key=key)
-    changed = []
-    for contact in holders.only("id", "attributes").iterator(chunk_size=2000):
-        contact.attributes.pop(key, None)
-        changed.append(contact)
-    Contact.objects.bulk_update(changed, ["attributes"], batch_size=2000)
+    key, workspace_id = attribute.key, attribute.workspace_id
+    if connection.vendor == "postgresql":
+        # One statement, however many contacts: jsonb's "-" drops the key in place.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Contact._meta.db_table} SET attributes = attributes - %s "
+                "WHERE workspace_id = %s AND attributes ? %s RETURNING id",
+                [key, workspace_id, key],
+            )
+            changed_ids = [row[0] for row in cursor.fetchall()]
+    else:
+        holders = Contact.objects.filter(workspace_id=workspace_id, attributes__has_key=key)
+        changed = []
+        for contact in holders.only("id", "attributes").iterator(chunk_size=2000):
+            contact.attributes.pop(key, None)
+            changed.append(contact)
+        Contact.objects.bulk_update(changed, ["attributes"], batch_size=2000)
+        changed_ids = [c.id for c in changed]
     attribute.delete()
-    contacts_changed(
-        attribute.workspace_id, [c.id for c in changed], Change(fields={f"attributes.{key}"})
-    )
-    return len(changed)
+    contacts_changed(workspace_id, changed_ids, Change(fields={f"attributes.{key}"}))
+    return len(changed_ids)
 
 
 def topic_create(*, workspace: Workspace, name: str, description: str = "") -> Topic:

@@ -486,6 +486,16 @@ def test_viewer_cannot_write(member_client, workspace):
     assert Contact.objects.count() == 1 and not ContactTag.objects.exists()
 
 
+def test_error_pages_keep_the_layout(member_client, workspace):
+    client = member_client(Role.VIEWER)
+    missing = client.get(reverse("contacts:detail", args=[999_999]))
+    assert missing.status_code == 404
+    assert "This page does not exist" in missing.content.decode()
+    assert 'class="topbar"' in missing.content.decode()
+    refused = client.get(reverse("contacts:create"))
+    assert "Viewers can only read" in refused.content.decode()
+
+
 def test_marketer_can_write(member_client, workspace):
     client = member_client(Role.MARKETER)
     response = client.post(reverse("contacts:create"), {"email": "m@x.com"})
