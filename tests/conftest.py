@@ -96,9 +96,14 @@ def postgres(django_db_setup, django_db_blocker) -> str:
 
     if not DATABASE_URL or connection.vendor != "postgresql":
         service_unavailable("DATABASE_URL does not point at PostgreSQL")
+    name = connection.settings_dict["NAME"]
+    if not name.startswith("test_"):
+        # pytest-django makes the test database only for tests that name a database
+        # fixture; a real worker must never be pointed at the real database.
+        pytest.fail(f"'{name}' is not a test database: the test needs transactional_db")
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return connection.settings_dict["NAME"]
+    return name
 
 
 @pytest.fixture(autouse=True)

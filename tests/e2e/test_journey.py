@@ -1,0 +1,81 @@
+"""A marketer's first minutes: sign in, find people in the contact list by search and
+by a filter, open one of them."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def rows(page):
+    return page.locator("#contact-table tbody tr")
+
+
+def column(page, header: str) -> list[str]:
+    """The texts of one column of the contact table, found by its header. (Text content,
+    not inner text: the stylesheet may show headers in capitals.)"""
+    headers = [h.strip() for h in page.locator("#contact-table thead th").all_text_contents()]
+    index = headers.index(header)
+    cells = rows(page).locator(f"td:nth-child({index + 1})").all_text_contents()
+    return [cell.strip() for cell in cells]
+
+
+def shown_count(page) -> str:
+    return page.locator("#results-count").inner_text().strip()
+
+
+def test_sign_in_search_filter_and_open_a_contact(page, base_url, screenshot):
+    # Signing in
+    page.goto(f"{base_url}/accounts/login/")
+    screenshot("login")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+
+    # ... lands on the contact list
+    expect(page).to_have_url(re.compile(r"/contacts/$"))
+    expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
+    expect(rows(page).first).to_be_visible()
+    screenshot("contacts")
+    everyone = shown_count(page)
+    first_page = rows(page).count()
+    assert first_page > 1
+
+    # Search for one person by email: only they are left.
+    email = next(e for e in column(page, "Email") if "@" in e)
+    page.get_by_label("Search contacts").fill(email)
+    page.get_by_label("Search contacts").press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]q="))
+    expect(rows(page)).to_have_count(1)
+    assert column(page, "Email") == [email]
+    assert shown_count(page) != everyone
+    screenshot("search")
+
+    # Clear the search and filter by a country instead: every row is from there.
+    page.get_by_label("Search contacts").fill("")
+    countries = [c for c in column(page, "Country") if c and c != "—"]
+    if not countries:  # the search result was the only row; go back to everyone
+        page.goto(f"{base_url}/contacts/")
+        countries = [c for c in column(page, "Country") if c and c != "—"]
+    country = countries[0]
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Country").fill(country)
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(rf"[?&]country={country}"))
+    expect(page.locator("#results-count")).not_to_have_text(everyone)
+    shown = column(page, "Country")
+    assert shown and set(shown) == {country}
+    screenshot("filter")
+
+    # Open the first of them: their page shows who they are.
+    first = rows(page).first.locator("td.col-name a")
+    name = first.locator("span:not(.avatar)").text_content().strip()  # not the initials
+    first.click()
+    expect(page).to_have_url(re.compile(r"/contacts/\d+/$"))
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    expect(page.get_by_role("region", name="Profile")).to_contain_text(country)
+    screenshot("contact")
+
+    assert page.errors == [], f"Errors in the browser console: {page.errors}"
