@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -107,9 +108,12 @@ def contact_detail(request, pk):
     events = selectors.contact_events(contact, events_cursor, EVENTS_PAGE_SIZE)
     if wants_fragment(request) and events_cursor is not None:
         context = {"contact": contact, "events": events}
-        return render(request, "contacts/contact_detail.html#event_page", context)
-    context = _detail_context(request, contact, events)
-    return render(request, "contacts/contact_detail.html", context)
+        response = render(request, "contacts/contact_detail.html#event_page", context)
+    else:
+        context = _detail_context(request, contact, events)
+        response = render(request, "contacts/contact_detail.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _detail_context(request, contact, events, tag_form=None) -> dict:

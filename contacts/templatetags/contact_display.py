@@ -6,6 +6,7 @@ from datetime import date, datetime
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import formats, timezone
+from django.utils.timesince import timesince
 
 from contacts.attributes import parse_iso_moment
 from contacts.models import CustomAttribute
@@ -54,6 +55,19 @@ def property_preview(properties) -> dict:
         return {"pairs": [], "more": 0}
     items = [(key, _short(value)) for key, value in list(properties.items())[:PROPERTY_PREVIEW]]
     return {"pairs": items, "more": max(0, len(properties) - PROPERTY_PREVIEW)}
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "3 hours ago": one unit, short enough for a table cell."""
+    if not moment:
+        return ""
+    now = timezone.now()
+    if moment > now:
+        return f"in {timesince(now, moment, depth=1)}"
+    if (now - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
 
 
 @register.filter

@@ -217,6 +217,15 @@ def test_bulk_errors(client_in, workspace):
     assert not ContactTag.objects.exists()
 
 
+def test_bulk_error_without_javascript_comes_back_as_a_message(client_in, workspace):
+    response = client_in.post(
+        reverse("contacts:bulk"), {"action": "tag", "tag-name": "x", "next": "/contacts/?q=a"}
+    )
+    assert response["Location"] == "/contacts/?q=a"
+    follow = client_in.get(response["Location"])
+    assert "Select at least one contact first." in follow.content.decode()
+
+
 def test_bulk_ignores_other_workspaces_contacts(client_in, workspace, other_workspace):
     theirs = ContactFactory(workspace=other_workspace)
     client_in.post(reverse("contacts:bulk"), {"action": "tag", "tag-name": "x", "ids": ids(theirs)})
