@@ -13,11 +13,6 @@ import pytest
 
 from config.env import REQUIRE_SERVICES, env_bool
 
-# Playwright's sync API runs an event loop in this thread; Django refuses database
-# access from a thread with a running loop unless told it is safe (it is: the loop
-# only drives the browser).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,7 +27,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 E2E_CONTACTS = 300
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed when the browser tests are done
 def browser():
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (apt-get install chromium)"
@@ -41,12 +36,20 @@ def browser():
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    # Playwright's sync API runs an event loop in this thread; Django refuses database
+    # access from a thread with a running loop unless told it is safe (it is: the loop
+    # only drives the browser). Only while the browser is up: subprocesses of other
+    # tests must not inherit it (check --deploy reports it as an error).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
