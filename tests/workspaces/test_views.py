@@ -4,6 +4,8 @@ who may do what."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.models import Contact, ContactTag, CustomAttribute, Tag, Topic
@@ -459,3 +461,40 @@ def test_settings_objects_of_another_workspace_are_not_found(client_in, other_wo
     ]:
         assert client_in.post(url, data).status_code == 404, url
     assert Tag.objects.filter(pk=tag.pk).exists() and Topic.objects.filter(pk=topic.pk).exists()
+
+
+# ---------------------------------------------------------------- queries do not grow
+
+
+def _grow(workspace, user, n: int) -> None:
+    for _ in range(n):
+        MembershipFactory(workspace=workspace, role=Role.MARKETER)
+        tag = TagFactory(workspace=workspace)
+        ContactTag.objects.create(contact=ContactFactory(workspace=workspace), tag=tag)
+        CustomAttributeFactory(workspace=workspace)
+        TopicFactory(workspace=workspace)
+        services.api_key_create(workspace=workspace, name="k", created_by=user)
+        services.notification_create(workspace=workspace, user=user, title="n")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "workspaces:members",
+        "workspaces:attributes",
+        "workspaces:tags",
+        "workspaces:topics",
+        "workspaces:api_keys",
+        "workspaces:notifications",
+    ],
+)
+def test_settings_pages_run_a_fixed_number_of_queries(client_in, workspace, user, name):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client_in.get(reverse(name)).status_code == 200
+        return len(ctx.captured_queries)
+
+    _grow(workspace, user, 2)
+    small = count()
+    _grow(workspace, user, 20)
+    assert count() == small
