@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.admin import CappedCountPaginator
-from contacts.models import Contact, ContactTag, TopicOptOut
+from contacts.models import Contact, ContactTag, Event, TopicOptOut
 from tests.factories import (
     ContactFactory,
     CustomAttributeFactory,
@@ -102,6 +102,34 @@ def test_contact_changelist_queries_do_not_grow_with_rows(admin_client, workspac
     few = queries_for_changelist()
     ContactFactory.create_batch(40, workspace=workspace)
     assert queries_for_changelist() == few
+
+
+def test_contact_page_shows_only_the_latest_events(admin_client, workspace):
+    contact = ContactFactory(workspace=workspace)
+    EventFactory.create_batch(25, contact=contact)
+    page = admin_client.get(_url(Contact, "change", contact.pk))
+    events = next(f for f in page.context["inline_admin_formsets"] if f.opts.model is Event)
+    assert len(events.formset.forms) == 20
+    assert f"?contact__id__exact={contact.pk}" in page.content.decode()
+
+
+def test_contacts_are_chosen_by_autocomplete_not_a_select(admin_client, workspace):
+    ContactFactory.create_batch(30, workspace=workspace)
+    alice = ContactFactory(workspace=workspace, email="alice@example.com")
+    page = admin_client.get(_url(ContactTag, "add")).content.decode()
+    assert "admin-autocomplete" in page
+    assert "person" not in page  # no <option> per contact
+
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "contacts",
+            "model_name": "contacttag",
+            "field_name": "contact",
+            "term": "ali",
+        },
+    )
+    assert [r["id"] for r in response.json()["results"]] == [str(alice.pk)]
 
 
 def test_contact_changelist_caps_the_count(admin_client, workspace, monkeypatch):
