@@ -18,6 +18,13 @@ class SegmentAdmin(admin.ModelAdmin):
     filter_horizontal = ["topics"]
     actions = ["refresh"]
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            # Never write back member_count read when the form opened: refreshes move it.
+            obj.save(update_fields=[name for name in form.changed_data if name != "topics"])
+        else:
+            super().save_model(request, obj, form, change)
+
     @admin.display(description="Rule")
     def rule(self, segment):
         if not segment.conditions:

@@ -64,8 +64,14 @@ class Source(models.TextChoices):
 class SegmentMember(models.Model):
     WORKSPACE_PATH = "segment__workspace"
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    # No single-column indexes: (segment, contact) and (contact, segment) below serve
+    # both foreign keys, and fewer indexes keep million-row refreshes cheaper.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="members", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     joined_at = models.DateTimeField()
     source = models.CharField(max_length=10, choices=Source.choices)
 
@@ -90,8 +96,13 @@ class SegmentChange(models.Model):
 
     WORKSPACE_PATH = "segment__workspace"
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="changes")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_changes")
+    # Served by the (segment, at) and (contact, at) indexes below.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="segment_changes", db_index=False
+    )
     action = models.CharField(max_length=10, choices=Action.choices)
     source = models.CharField(max_length=10, choices=Source.choices)
     triggers = models.BooleanField(default=True)

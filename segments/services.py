@@ -192,17 +192,21 @@ def segment_update(
     topics=UNSET,
 ) -> Segment:
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    changed = ["updated_at"]
     if name is not UNSET:
         segment.name = _clean_name(name)
         _check_name_free(segment.workspace, segment.name, exclude_id=segment.pk)
+        changed.append("name")
     if description is not UNSET:
         if not isinstance(description, str):
             raise SegmentError("The description must be text.", field="description")
         segment.description = description.strip()
+        changed.append("description")
     if archived is not UNSET:
         if not isinstance(archived, bool):
             raise SegmentError("'archived' is true or false.", field="archived")
         segment.archived = archived
+        changed.append("archived")
     rule_changed = False
     if conditions is not UNSET:
         if not segment.is_filter:
@@ -210,9 +214,11 @@ def segment_update(
         conditions_validate(workspace=segment.workspace, conditions=conditions, segment=segment)
         rule_changed = conditions != segment.conditions
         segment.conditions = conditions
+        changed.append("conditions")
     try:
         with transaction.atomic():
-            segment.save()
+            # Only what changed: member_count moves with every refresh, never here.
+            segment.save(update_fields=changed)
     except IntegrityError:
         raise DuplicateName(f"A segment named '{segment.name}' already exists.") from None
     if topics is not UNSET:
@@ -465,9 +471,7 @@ def segment_members_remove(
     with transaction.atomic():
         Segment.objects.select_for_update().get(pk=segment.pk)
         now = timezone.now()
-        leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids).values(
-            "contact_id"
-        )
+        leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids)
         removed = membership._leave(segment, leaving, source=source, now=now)
         membership._bump_count(segment, membership.Diff(left=removed), now)
         _queue_dependents(segment, ids)
