@@ -13,13 +13,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from contacts.changes import Change, contacts_changed
+from contacts.changes import Change, contacts_changed, contacts_deleting
 from contacts.models import (
     TEXT_FIELDS,
     Contact,
@@ -268,14 +269,19 @@ class ContactAdmin(LargeTableAdmin):
 
     def delete_model(self, request, obj):
         workspace_id, contact_id = obj.workspace_id, obj.pk
-        super().delete_model(request, obj)
+        with transaction.atomic():
+            contacts_deleting(workspace_id, [contact_id])
+            super().delete_model(request, obj)
         contacts_changed(workspace_id, [contact_id], Change(deleted=True))
 
     def delete_queryset(self, request, queryset):
         gone: dict[int, list[int]] = {}
         for workspace_id, contact_id in queryset.values_list("workspace_id", "id"):
             gone.setdefault(workspace_id, []).append(contact_id)
-        super().delete_queryset(request, queryset)
+        with transaction.atomic():
+            for workspace_id, ids in gone.items():
+                contacts_deleting(workspace_id, ids)
+            super().delete_queryset(request, queryset)
         for workspace_id, ids in gone.items():
             contacts_changed(workspace_id, ids, Change(deleted=True))
 

@@ -25,6 +25,9 @@ class Change:
 
 Listener = Callable[[int, list[int], Change], None]
 _listeners: list[Listener] = []
+# Called inside the transaction, before contacts are deleted, while what hangs off
+# them (segment memberships) can still be read.
+_delete_listeners: list[Callable[[int, list[int]], None]] = []
 
 
 def register_listener(listener: Listener) -> None:
@@ -42,3 +45,14 @@ def contacts_changed(workspace_id: int, contact_ids: Iterable[int], change: Chan
             listener(workspace_id, ids, change)
 
     transaction.on_commit(send)
+
+
+def register_delete_listener(listener: Callable[[int, list[int]], None]) -> None:
+    if listener not in _delete_listeners:
+        _delete_listeners.append(listener)
+
+
+def contacts_deleting(workspace_id: int, contact_ids: Iterable[int]) -> None:
+    ids = sorted(set(contact_ids))
+    for listener in list(_delete_listeners):
+        listener(workspace_id, ids)

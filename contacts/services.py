@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
 
 from contacts import attributes as attrs
-from contacts.changes import Change, contacts_changed
+from contacts.changes import Change, contacts_changed, contacts_deleting
 from contacts.models import TEXT_FIELDS, Contact, ContactTag, CustomAttribute, Event, Tag, Topic
 from workspaces.models import Workspace
 
@@ -241,6 +241,7 @@ def contact_update(*, contact: Contact, data: dict) -> Contact:
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
     workspace_id, contact_id = contact.workspace_id, contact.id
+    contacts_deleting(workspace_id, [contact_id])
     contact.delete()
     contacts_changed(workspace_id, [contact_id], Change(deleted=True))
 

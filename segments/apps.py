@@ -5,9 +5,10 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
-        from contacts.changes import register_listener
+        from contacts.changes import register_delete_listener, register_listener
         from segments import defaults, membership
         from workspaces.services import register_workspace_initializer
 
         register_workspace_initializer(defaults.create_default_segments)
         register_listener(membership.queue_contacts_refresh)
+        register_delete_listener(membership.forget_contacts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from contacts.changes import Change
@@ -290,6 +290,21 @@ def refresh_time_based(workspace_id: int | None = None) -> PassResult:
                     refresh_segment_and_dependents(segment, source=Source.SCHEDULE).diffs
                 )
     return result
+
+
+def forget_contacts(workspace_id: int, contact_ids: list[int]) -> None:
+    """Contacts are about to be deleted: their member rows go with them (CASCADE), so
+    take them off the stored counts now, in the same transaction."""
+    gone = (
+        SegmentMember.objects.filter(contact_id__in=contact_ids)
+        .values("segment_id")
+        .annotate(n=Count("id"))
+        .order_by("segment_id")
+    )
+    for row in gone:
+        Segment.objects.filter(pk=row["segment_id"]).update(
+            member_count=F("member_count") - row["n"]
+        )
 
 
 # ---------------------------------------------------------------- after commit

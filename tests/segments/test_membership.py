@@ -222,3 +222,26 @@ def test_default_segments_of_a_new_workspace():
     assert set(Segment.objects.filter(workspace=workspace).values_list("origin", flat=True)) == {
         "default"
     }
+
+
+def test_deleting_contacts_keeps_counts_true(ws, django_capture_on_commit_callbacks, admin_client):
+    from contacts.models import Contact
+
+    for i in range(3):
+        ContactFactory(workspace=ws, email=f"p{i}@x.io", country="DE")
+    segment = filter_segment(
+        ws,
+        "DE",
+        {"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+        django_capture_on_commit_callbacks,
+    )
+    manual = services.segment_create(workspace=ws, name="Hand", kind="manual")
+    services.segment_members_add(segment=manual, lookup="email", values=["p0@x.io", "p1@x.io"])
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.contact_delete(contact=Contact.objects.get(email="p0@x.io"))
+    assert (count(segment), count(manual)) == (2, 1)
+    # Deleting from Django admin keeps them true as well.
+    victim = Contact.objects.get(email="p1@x.io")
+    response = admin_client.post(f"/admin/contacts/contact/{victim.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert (count(segment), count(manual)) == (1, 0)
