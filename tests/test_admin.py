@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.admin import CappedCountPaginator
+from contacts import admin as contacts_admin
 from contacts.models import Contact, ContactTag, Event, TopicOptOut
 from tests.factories import (
     ContactFactory,
@@ -133,12 +133,22 @@ def test_contacts_are_chosen_by_autocomplete_not_a_select(admin_client, workspac
 
 
 def test_contact_changelist_caps_the_count(admin_client, workspace, monkeypatch):
-    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    monkeypatch.setattr(contacts_admin, "COUNT_CAP", 5)
     ContactFactory.create_batch(8, workspace=workspace)
     response = admin_client.get(_url(Contact, "changelist"))
     assert b"more than 5 contacts" in response.content
     # Every row is still reachable: 8 rows at 50 a page is one page.
     assert len(response.context["cl"].result_list) == 8
+
+
+def test_search_with_many_matches_lists_the_newest(admin_client, workspace, monkeypatch):
+    monkeypatch.setattr(contacts_admin, "SEARCH_COUNT_CAP", 3)
+    older = ContactFactory.create_batch(4, workspace=workspace, first_name="Ann")
+    newest = ContactFactory(workspace=workspace, first_name="Anna")
+    ContactFactory(workspace=workspace, first_name="Bob")
+    response = admin_client.get(_url(Contact, "changelist"), {"q": "ann"})
+    assert b"more than 3 contacts" in response.content
+    assert list(response.context["cl"].result_list) == [newest, *reversed(older)]
 
 
 def test_revoke_action_revokes_only_the_selected_keys(admin_client, workspace):
