@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("contacts/", include("contacts.urls")),
+    path("segments/", include("segments.urls")),
     path("workspaces/", include("workspaces.urls")),
 ]
