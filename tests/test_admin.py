@@ -72,7 +72,7 @@ def test_every_changelist_change_and_add_page_renders(admin_client, one_of_each)
 
 def test_contact_search_finds_by_start_of_email_or_name(admin_client, workspace):
     ContactFactory(workspace=workspace, email="alice@example.com", first_name="Alice")
-    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob", last_name="Ray")
     ContactFactory(workspace=workspace, email="carol@example.com", last_name="Alison")
 
     response = admin_client.get(_url(Contact, "changelist"), {"q": "ali"})
@@ -114,7 +114,7 @@ def test_contact_page_shows_only_the_latest_events(admin_client, workspace):
 
 
 def test_contacts_are_chosen_by_autocomplete_not_a_select(admin_client, workspace):
-    ContactFactory.create_batch(30, workspace=workspace)
+    ContactFactory.create_batch(30, workspace=workspace, first_name="Bob", last_name="Stone")
     alice = ContactFactory(workspace=workspace, email="alice@example.com")
     page = admin_client.get(_url(ContactTag, "add")).content.decode()
     assert "admin-autocomplete" in page
@@ -143,9 +143,9 @@ def test_contact_changelist_caps_the_count(admin_client, workspace, monkeypatch)
 
 def test_search_with_many_matches_lists_the_newest(admin_client, workspace, monkeypatch):
     monkeypatch.setattr(contacts_admin, "SEARCH_COUNT_CAP", 3)
-    older = ContactFactory.create_batch(4, workspace=workspace, first_name="Ann")
-    newest = ContactFactory(workspace=workspace, first_name="Anna")
-    ContactFactory(workspace=workspace, first_name="Bob")
+    older = ContactFactory.create_batch(4, workspace=workspace, first_name="Ann", last_name="Li")
+    newest = ContactFactory(workspace=workspace, first_name="Anna", last_name="Li")
+    ContactFactory(workspace=workspace, first_name="Bob", last_name="Ray")
     response = admin_client.get(_url(Contact, "changelist"), {"q": "ann"})
     assert b"more than 3 contacts" in response.content
     assert list(response.context["cl"].result_list) == [newest, *reversed(older)]
