@@ -23,7 +23,8 @@ def column(page, header: str) -> list[str]:
 
 
 def shown_count(page) -> str:
-    return page.locator("#results-count").inner_text().strip()
+    """ "1,234 contacts", whitespace normalised as expect().to_have_text does."""
+    return " ".join(page.locator("#results-count").text_content().split())
 
 
 def test_sign_in_search_filter_and_open_a_contact(page, base_url, screenshot):
@@ -40,8 +41,7 @@ def test_sign_in_search_filter_and_open_a_contact(page, base_url, screenshot):
     expect(rows(page).first).to_be_visible()
     screenshot("contacts")
     everyone = shown_count(page)
-    first_page = rows(page).count()
-    assert first_page > 1
+    assert rows(page).count() > 1
 
     # Search for one person by email: only they are left.
     email = next(e for e in column(page, "Email") if "@" in e)
