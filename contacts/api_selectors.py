@@ -1,11 +1,12 @@
 """Reads for the JSON API: the filtered contact list and one contact, each with its
 tags prefetched, so a page costs the same two queries whatever its size."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
 from contacts.models import Contact, Tag
+from contacts.selectors import contact_search
 from contacts.services import clean_lookup
 from workspaces.models import Workspace
 from workspaces.scoping import get_scoped_or_404, scoped
@@ -30,19 +31,6 @@ def _by_tag(queryset: QuerySet, workspace: Workspace, name: str) -> QuerySet:
     return queryset.filter(contact_tags__tag__in=tag_ids)
 
 
-def _by_search(queryset: QuerySet, text: str) -> QuerySet:
-    """Every word appears in the email, a name or the company ("ann acme" finds Ann
-    of Acme). icontains matches the trigram indexes of migration 0002."""
-    for word in text.split():
-        queryset = queryset.filter(
-            Q(email__icontains=word)
-            | Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(company__icontains=word)
-        )
-    return queryset
-
-
 def contacts_for_api(
     workspace: Workspace,
     *,
@@ -62,7 +50,7 @@ def contacts_for_api(
     if tag and tag.strip():
         queryset = _by_tag(queryset, workspace, tag)
     if q and q.strip():
-        queryset = _by_search(queryset, q)
+        queryset = contact_search(queryset, q)
     if segment is not None:
         from segments.selectors import members_filter  # segments builds on contacts
 

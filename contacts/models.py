@@ -61,8 +61,9 @@ class Contact(models.Model):
             # Keyset pagination and the default ordering of every list.
             models.Index(fields=["workspace", "id"], name="contact_ws_id"),
             models.Index(fields=["workspace", "country"], name="contact_ws_country"),
-            models.Index(fields=["workspace", "score"], name="contact_ws_score"),
-            models.Index(fields=["workspace", "created_at"], name="contact_ws_created"),
+            # The list's keyset orders end with id, so its indexes do too.
+            models.Index(fields=["workspace", "score", "id"], name="contact_ws_score_id"),
+            models.Index(fields=["workspace", "created_at", "id"], name="contact_ws_created_id"),
             models.Index(fields=["workspace", "last_activity_at"], name="contact_ws_activity"),
         ]
 

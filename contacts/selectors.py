@@ -28,19 +28,19 @@ CONTAINS_FIELDS = ("email", "first_name", "last_name", "company", "external_id")
 
 
 def contact_search(queryset: QuerySet, q: str) -> QuerySet:
-    """Search as migration 0002's indexes expect: these exact lookups, on these
-    exact fields (istartswith and icontains both become UPPER(col::text) LIKE)."""
-    q = (q or "").strip()
-    if not q:
-        return queryset
-    if len(q) >= CONTAINS_MIN_LENGTH:
-        fields, lookup = CONTAINS_FIELDS, "icontains"
-    else:
-        fields, lookup = PREFIX_FIELDS, "istartswith"
-    condition = Q()
-    for name in fields:
-        condition |= Q(**{f"{name}__{lookup}": q})
-    return queryset.filter(condition)
+    """Every word of `q` must match ("ann lee" finds Ann Lee), as migration 0002's
+    indexes expect: these exact lookups on these exact fields (istartswith and
+    icontains both become UPPER(col::text) LIKE on PostgreSQL)."""
+    for word in (q or "").split():
+        if len(word) >= CONTAINS_MIN_LENGTH:
+            fields, lookup = CONTAINS_FIELDS, "icontains"
+        else:
+            fields, lookup = PREFIX_FIELDS, "istartswith"
+        condition = Q()
+        for name in fields:
+            condition |= Q(**{f"{name}__{lookup}": word})
+        queryset = queryset.filter(condition)
+    return queryset
 
 
 @dataclass
