@@ -37,6 +37,21 @@ OBJECT_OF = {
     "workspaces:tag_delete": "tag",
     "workspaces:topic_delete": "topic",
     "workspaces:api_key_revoke": "api_key",
+    "segments:detail": "segment",
+    "segments:members_add": "segment",
+    "segments:members_remove": "segment",
+    "segments:candidates": "segment",
+    "segments:usage": "segment",
+    "segments:history": "segment",
+    "segments:settings": "segment",
+    "segments:clone": "segment",
+    "segments:save_as_list": "segment",
+    "segments:archive": "segment",
+    "segments:delete": "segment",
+    "segments:contact_segments": "contact",
+    "segments:contact_add": "contact",
+    "segments:contact_remove": "contact",
+    "segments:contact_why": "contact",
 }
 # Pages for people who are not signed in (Django's own sign-in and password reset).
 PUBLIC = {
