@@ -53,11 +53,16 @@ def _key(obj, order: tuple[str, ...]) -> list:
     return values
 
 
+def cursor_after(obj, order: tuple[str, ...]) -> str:
+    """The cursor of the page that starts right after `obj`."""
+    return _encode("n", _key(obj, order))
+
+
 def _after(order: tuple[str, ...], values: list, model, forward: bool) -> Q:
     """Rows strictly after `values` in `order` (or before, going backwards)."""
     if len(values) != len(order):
         raise InvalidCursor("The cursor does not fit this list.")
-    condition = Q()
+    condition, first = Q(), None
     for index in reversed(range(len(order))):
         name = order[index].lstrip("-")
         descending = order[index].startswith("-")
@@ -78,7 +83,11 @@ def _after(order: tuple[str, ...], values: list, model, forward: bool) -> Q:
         condition = (
             strictly if index == len(order) - 1 else strictly | (Q(**{name: value}) & condition)
         )
-    return condition
+        first = Q(**{f"{name}__{lookup}e": value})
+    # The same rows, plus a plain bound on the first field: an OR alone gives the
+    # planner no range to scan, and it reads the index from the start (50 ms at row
+    # 90,000 of 100,000 instead of under 1 ms).
+    return first & condition if len(order) > 1 else condition
 
 
 def paginate(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, limit: int) -> Page:
