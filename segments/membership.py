@@ -135,6 +135,28 @@ def _bump_count(segment: Segment, diff: Diff, now: datetime) -> None:
     )
 
 
+def add_members(segment: Segment, entering, *, source: str, triggers: bool = True) -> int:
+    """Make the contacts of `entering` (a values("id") queryset, not yet members)
+    members of `segment`, with history and count, under the segment's lock."""
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        added = _enter(segment, entering, source=source, triggers=triggers, now=now)
+        _bump_count(segment, Diff(entered=added), now)
+    return added
+
+
+def remove_members(segment: Segment, leaving, *, source: str) -> int:
+    """Remove the member rows of `leaving` (a queryset of this segment's members),
+    with history and count, under the segment's lock."""
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        removed = _leave(segment, leaving, source=source, now=now)
+        _bump_count(segment, Diff(left=removed), now)
+    return removed
+
+
 def refresh_filter_segment(
     segment: Segment,
     *,

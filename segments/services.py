@@ -282,11 +282,7 @@ def _copy_members(source: Segment, target: Segment, *, source_tag: str) -> None:
     entering = Contact.objects.filter(
         Exists(SegmentMember.objects.filter(segment=source, contact=OuterRef("pk")))
     ).values("id")
-    with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=target.pk)
-        now = timezone.now()
-        added = membership._enter(target, entering, source=source_tag, triggers=True, now=now)
-        membership._bump_count(target, membership.Diff(entered=added), now)
+    membership.add_members(target, entering, source=source_tag)
 
 
 @transaction.atomic
@@ -442,21 +438,20 @@ def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
     transaction.on_commit(lambda: tasks.refresh_segment_dependents.delay(*args))
 
 
+def _not_members(segment: Segment, contacts):
+    """The contacts of a queryset that are not members yet, as values("id")."""
+    members = SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))
+    return contacts.exclude(Exists(members)).values("id")
+
+
 def segment_members_add(
     *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
 ) -> MembersResult:
     _require_manual(segment)
     ids, not_found = _resolve(segment.workspace, lookup, values)
+    contacts = Contact.objects.filter(workspace=segment.workspace, pk__in=ids)
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
-        now = timezone.now()
-        entering = (
-            Contact.objects.filter(workspace=segment.workspace, pk__in=ids)
-            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
-            .values("id")
-        )
-        added = membership._enter(segment, entering, source=source, triggers=True, now=now)
-        membership._bump_count(segment, membership.Diff(entered=added), now)
+        added = membership.add_members(segment, _not_members(segment, contacts), source=source)
         _queue_dependents(segment, ids)
     return MembersResult(
         changed=added, unchanged=len(ids) - added, not_found=not_found, contact_ids=ids
@@ -468,12 +463,9 @@ def segment_members_remove(
 ) -> MembersResult:
     _require_manual(segment)
     ids, not_found = _resolve(segment.workspace, lookup, values)
+    leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids)
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
-        now = timezone.now()
-        leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids)
-        removed = membership._leave(segment, leaving, source=source, now=now)
-        membership._bump_count(segment, membership.Diff(left=removed), now)
+        removed = membership.remove_members(segment, leaving, source=source)
         _queue_dependents(segment, ids)
     return MembersResult(
         changed=removed, unchanged=len(ids) - removed, not_found=not_found, contact_ids=ids
