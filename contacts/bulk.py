@@ -26,6 +26,10 @@ class BulkAction:
     # run(workspace=, contact_ids=, data=cleaned form data, user=) -> message for the user
     run: Callable[..., str]
     order: int = 100
+    # run_queryset(workspace=, contacts=queryset, data=, user=) -> message: the action on
+    # every contact that matches the list's filters ("select all N"), set-based. Actions
+    # without it work on the checked contacts only.
+    run_queryset: Callable[..., str] | None = None
 
 
 _actions: dict[str, BulkAction] = {}

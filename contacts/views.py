@@ -6,7 +6,7 @@ from contextlib import suppress
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -61,28 +61,49 @@ def contact_bulk(request):
     if action is None:
         return HttpResponseBadRequest("Unknown bulk action.")
     form = action.form_class(request.POST, prefix=action.name)
-    ids = _selected_ids(request)
+    # "All that match": the list's query, posted along, selects the contacts again here.
+    every = request.POST.get("all_matching") == "1"
+    matching = _matching(request) if every else None
+    ids = [] if every else _selected_ids(request)
     error = None
-    if not ids:
+    if every and action.run_queryset is None:
+        error = f"“{action.label}” works on checked contacts only: untick “all that match”."
+    elif every and not matching.valid:
+        error = "The list's filters need fixing first."
+    elif not every and not ids:
         error = "Select at least one contact first."
     elif form.is_valid():
+        kwargs = {"workspace": request.workspace, "data": form.cleaned_data, "user": request.user}
         try:
-            message = action.run(
-                workspace=request.workspace,
-                contact_ids=ids,
-                data=form.cleaned_data,
-                user=request.user,
-            )
+            if every:
+                message = action.run_queryset(contacts=matching.queryset, **kwargs)
+            else:
+                message = action.run(contact_ids=ids, **kwargs)
         except ValidationError as exc:
             error = services.error_message(exc)
         else:
             messages.success(request, message)
             return HttpResponseClientRedirect(back) if wants_fragment(request) else redirect(back)
     if wants_fragment(request):
-        context = {"bulk_forms": _bulk_forms(action, form), "bulk_error": error, "next": back}
+        matching = matching or _matching(request)
+        count, more = selectors.capped_count(matching.queryset) if matching.valid else (0, False)
+        context = {
+            "bulk_forms": _bulk_forms(action, form),
+            "bulk_error": error,
+            "next": back,
+            "query": request.POST.get("query", ""),
+            "all_matching": every,
+            "count": count,
+            "count_more": more,
+        }
         return render(request, "contacts/_bulk_bar.html", context)
     messages.error(request, error or _first_error(form))
     return redirect(back)
+
+
+def _matching(request):
+    """The contact list as its posted query (filters, search) selects it."""
+    return selectors.contact_list(request.workspace, QueryDict(request.POST.get("query", "")))
 
 
 def _selected_ids(request) -> list[int]:

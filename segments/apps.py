@@ -5,10 +5,13 @@ class SegmentsConfig(AppConfig):
     name = "segments"
 
     def ready(self):
+        from contacts import bulk
         from contacts.changes import register_delete_listener, register_listener
-        from segments import defaults, membership
+        from segments import bulk_actions, defaults, membership
         from workspaces.services import register_workspace_initializer
 
         register_workspace_initializer(defaults.create_default_segments)
         register_listener(membership.queue_contacts_refresh)
         register_delete_listener(membership.forget_contacts)
+        for action in bulk_actions.ACTIONS:  # "Add to segments", "Remove from segment"
+            bulk.register(action)

@@ -14,7 +14,6 @@ urlpatterns = [
     path("<int:pk>/", views.segment_members, name="detail"),
     path("<int:pk>/members/add/", views.segment_members_add, name="members_add"),
     path("<int:pk>/members/remove/", views.segment_members_remove, name="members_remove"),
-    path("<int:pk>/members/candidates/", views.segment_candidates, name="candidates"),
     path("<int:pk>/usage/", views.segment_usage, name="usage"),
     path("<int:pk>/history/", views.segment_history, name="history"),
     path("<int:pk>/settings/", views.segment_settings, name="settings"),

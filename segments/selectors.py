@@ -1,9 +1,16 @@
 """Reads of segments, for the API and the pages."""
 
-from django.db.models import Exists, OuterRef, QuerySet
-from django.http import Http404
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from segments.models import Segment, SegmentMember
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import Http404
+from django.utils import timezone
+
+from contacts.models import Contact, Topic
+from segments.models import Segment, SegmentChange, SegmentMember
+from workspaces.keyset import InvalidCursor, Page, paginate
 from workspaces.models import Workspace
 from workspaces.scoping import get_scoped_or_404, scoped
 
@@ -45,3 +52,171 @@ def members_filter(workspace: Workspace, segment_id: int):
     contact lists' `segment=` filter; Http404 when the workspace has no such segment."""
     segment = segment_get(workspace, segment_id)
     return Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk")))
+
+
+# ---------------------------------------------------------------- for the pages
+
+# Keyset orders of the dashboard; the last field is unique, as workspaces.keyset needs.
+DASHBOARD_SORTS = {
+    "name": ("Name, A to Z", ("name", "id")),
+    "-name": ("Name, Z to A", ("-name", "-id")),
+    "-created": ("Newest first", ("-created_at", "-id")),
+    "created": ("Oldest first", ("created_at", "id")),
+    "-members": ("Most members", ("-member_count", "-id")),
+    "members": ("Fewest members", ("member_count", "id")),
+}
+DEFAULT_DASHBOARD_SORT = "-created"
+
+
+@dataclass
+class SegmentListing:
+    filterset: object
+    queryset: QuerySet
+    sort: str
+    order: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return self.filterset.form.is_valid()
+
+
+def segment_dashboard(workspace: Workspace, params) -> SegmentListing:
+    """The dashboard's segments, filtered, searched and sorted by `params`
+    (request.GET), in a fixed number of queries (topics prefetched)."""
+    from segments.filters import SegmentFilter
+
+    sort = params.get("sort") if params.get("sort") in DASHBOARD_SORTS else DEFAULT_DASHBOARD_SORT
+    order = DASHBOARD_SORTS[sort][1]
+    queryset = scoped(Segment, workspace).prefetch_related(
+        Prefetch("topics", queryset=Topic.objects.order_by("name"))
+    )
+    filterset = SegmentFilter(params, queryset=queryset, workspace=workspace)
+    queryset = filterset.qs.distinct() if filterset.is_valid() else queryset.none()
+    return SegmentListing(filterset=filterset, queryset=queryset, sort=sort, order=order)
+
+
+def keyset_page(queryset: QuerySet, order: tuple, cursor, limit: int) -> tuple[Page, bool]:
+    """One keyset page, and whether the cursor was bad (then the first page)."""
+    try:
+        return paginate(queryset, order=order, cursor=cursor or None, limit=limit), False
+    except InvalidCursor:
+        return paginate(queryset, order=order, cursor=None, limit=limit), True
+
+
+MEMBER_ORDER = ("-joined_at", "-id")
+
+
+def segment_member_rows(segment: Segment, q: str = "") -> QuerySet:
+    """The segment's member rows with their contacts, newest first, searched like the
+    contact list."""
+    from contacts.selectors import contact_search
+
+    members = SegmentMember.objects.filter(segment=segment).select_related("contact")
+    q = (q or "").strip()
+    if q:
+        found = contact_search(Contact.objects.filter(workspace_id=segment.workspace_id), q)
+        members = members.filter(contact__in=found.values("pk"))
+    return members
+
+
+def contact_candidates(segment: Segment, q: str, limit: int = 8) -> list[Contact]:
+    """Contacts of the workspace matching `q` who are not in the segment yet, for the
+    type-ahead of a manual segment's "Add people"."""
+    from contacts.selectors import contact_search
+
+    q = (q or "").strip()
+    if not q:
+        return []
+    outside = Contact.objects.filter(workspace_id=segment.workspace_id).exclude(
+        Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk")))
+    )
+    return list(contact_search(outside, q).order_by("-id")[:limit])
+
+
+CHANGE_ORDER = ("-at", "-id")
+
+
+def segment_changes(segment: Segment) -> QuerySet:
+    """Entries and exits of the segment, newest first, with the contact."""
+    return SegmentChange.objects.filter(segment=segment).select_related("contact")
+
+
+def contact_changes(contact) -> QuerySet:
+    """A contact's entries into and exits from segments, newest first."""
+    return SegmentChange.objects.filter(contact=contact).select_related("segment")
+
+
+@dataclass
+class Day:
+    day: date
+    members: int  # at the end of the day
+    entered: int = 0
+    left: int = 0
+
+
+def member_history(segment: Segment, days: int, now: datetime | None = None) -> list[Day]:
+    """Member counts at the end of each of the last `days` days (today included),
+    worked back from today's count through the entered/left history in one query.
+    Days are those of the current time zone."""
+    now = timezone.localtime(now or timezone.now())
+    today = now.date()
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    per_day = (
+        SegmentChange.objects.filter(segment=segment, at__gte=start)
+        .annotate(day=TruncDate("at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "action")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    moves: dict[date, Day] = {}
+    for row in per_day:
+        entry = moves.setdefault(row["day"], Day(row["day"], 0))
+        if row["action"] == SegmentChange.Action.ENTERED:
+            entry.entered += row["n"]
+        else:
+            entry.left += row["n"]
+    series, count = [], segment.member_count
+    for offset in range(days):
+        day = today - timedelta(days=offset)
+        moved = moves.get(day, Day(day, 0))
+        series.append(Day(day, max(count, 0), moved.entered, moved.left))
+        count -= moved.entered - moved.left  # the count at the end of the day before
+    series.reverse()
+    return series
+
+
+def manual_segment_choices(workspace: Workspace) -> QuerySet:
+    """Active manual segments, for "Add to segment" pickers."""
+    return (
+        scoped(Segment, workspace)
+        .filter(kind=Segment.Kind.MANUAL, archived=False)
+        .order_by("name", "id")
+    )
+
+
+def segments_with_usage(workspace: Workspace, ids) -> QuerySet:
+    """The workspace's segments with these ids and what uses each (campaign links with
+    their campaign, rules that name it), in three queries."""
+    from campaigns.models import CampaignSegment
+    from segments.models import SegmentDependency
+
+    return (
+        scoped(Segment, workspace)
+        .filter(pk__in=ids)
+        .prefetch_related(
+            Prefetch(
+                "campaign_links",
+                queryset=CampaignSegment.objects.select_related("campaign").order_by("campaign_id"),
+            ),
+            Prefetch(
+                "dependents",
+                queryset=SegmentDependency.objects.select_related("segment").order_by("segment_id"),
+            ),
+        )
+        .order_by("name", "pk")
+    )
+
+
+def is_member(segment: Segment, contact) -> bool:
+    return SegmentMember.objects.filter(segment=segment, contact=contact).exists()

@@ -502,3 +502,101 @@ def segment_preview(
             Exists(Contact.objects.filter(pk=OuterRef("contact_id")).filter(rule_q))
         ).count()
     return preview
+
+
+# ---------------------------------------------------------------- for the pages: many at once
+
+
+@dataclass
+class DeleteResult:
+    deleted: list[str] = field(default_factory=list)  # names
+    # Segments left alone because something uses them: {"id", "name", "usage", "message"}.
+    skipped: list[dict] = field(default_factory=list)
+
+
+def segments_delete(*, workspace: Workspace, ids: list[int]) -> DeleteResult:
+    """Delete the given segments of the workspace, skipping each one in use (and
+    saying by what). A segment used only by another selected segment goes too: the
+    user is deleted first, so passes repeat while they make progress."""
+    result = DeleteResult()
+    pending = list(Segment.objects.filter(workspace=workspace, pk__in=ids).order_by("name", "pk"))
+    blocked: list[tuple[Segment, SegmentInUse]] = []
+    while pending:
+        blocked = []
+        for segment in pending:
+            try:
+                segment_delete(segment=segment)
+            except SegmentInUse as exc:
+                blocked.append((segment, exc))
+            else:
+                result.deleted.append(segment.name)
+        if len(blocked) == len(pending):  # no progress: these stay
+            break
+        pending = [segment for segment, _ in blocked]
+    for segment, exc in blocked:
+        usage = exc.extra["usage"]
+        result.skipped.append(
+            {"id": segment.pk, "name": segment.name, "usage": usage, "message": exc.message}
+        )
+    return result
+
+
+def _queue_all_dependents(segment: Segment) -> None:
+    """Members of a manual segment changed in bulk (no id list to hand on): refresh
+    the rules that name it, whole."""
+    from segments import tasks
+
+    if SegmentDependency.objects.filter(depends_on=segment).exists():
+        segment_id = segment.pk
+        transaction.on_commit(lambda: tasks.refresh_segment.delay(segment_id, Source.DATA))
+
+
+def segment_contacts_add(*, segment: Segment, contacts, source: str = Source.MANUAL) -> int:
+    """Add every contact of `contacts` (a queryset, e.g. all that match a filter of the
+    contact list) to a manual segment, in one INSERT ... SELECT; returns how many
+    joined (those already in are left as they are)."""
+    _require_manual(segment)
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        entering = (
+            Contact.objects.filter(
+                workspace_id=segment.workspace_id, pk__in=contacts.order_by().values("pk")
+            )
+            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
+            .values("id")
+        )
+        added = membership._enter(segment, entering, source=source, triggers=True, now=now)
+        membership._bump_count(segment, membership.Diff(entered=added), now)
+        if added:
+            _queue_all_dependents(segment)
+    return added
+
+
+def segment_contacts_remove(*, segment: Segment, contacts, source: str = Source.MANUAL) -> int:
+    """Remove every contact of `contacts` (a queryset) from a manual segment in one
+    DELETE; returns how many left."""
+    _require_manual(segment)
+    with transaction.atomic():
+        Segment.objects.select_for_update().get(pk=segment.pk)
+        now = timezone.now()
+        leaving = SegmentMember.objects.filter(
+            segment=segment, contact_id__in=contacts.order_by().values("pk")
+        )
+        removed = membership._leave(segment, leaving, source=source, now=now)
+        membership._bump_count(segment, membership.Diff(left=removed), now)
+        if removed:
+            _queue_all_dependents(segment)
+    return removed
+
+
+def manual_segments_for(workspace: Workspace, ids) -> list[Segment]:
+    """The workspace's segments with these ids, all manual (NotManual otherwise), in
+    the order of their names; unknown ids are an error too."""
+    wanted = {int(i) for i in ids}
+    found = list(Segment.objects.filter(workspace=workspace, pk__in=wanted).order_by("name", "pk"))
+    if len(found) != len(wanted):
+        raise SegmentError("Some of these segments no longer exist.", field="segments")
+    for segment in found:
+        _require_manual(segment)
+    return found

@@ -1,21 +1,71 @@
-"""The segment pages (not the rule builder: segments/builder_views.py). Views check
-access, call a selector or a service, and render; HTMX requests get the fragment
-they swap."""
+"""The segment pages (not the rule builder: segments/builder_views.py).
 
-from django.http import Http404
+- the dashboard: list, filters, bulk archive/unarchive/delete, "Create manual
+  segment", "Bulk segment";
+- the segment page: tabs Members, Usage, History, Settings (the Conditions tab is
+  the builder's) and the actions Clone, Save as list, Archive, Delete;
+- the contact side: a contact's segments, why they are in a filter segment, adding
+  them to manual segments and removing them.
+
+Views check access, call a selector or a service, and render; HTMX requests get the
+fragment they swap. Every form also works as a plain POST with JavaScript off."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from segments import selectors
-from workspaces.rendering import render_page_or_fragment, wants_fragment
+from contacts import selectors as contact_selectors
+from segments import charts, selectors, services
+from segments.evaluator import Evaluator, snapshot
+from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
+from segments.membership import attribute_types
+from segments.models import Segment
+from workspaces.access import writer_required
+from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
+from workspaces.scoping import scoped
+
+PAGE_SIZE = 50
+MEMBERS_PAGE_SIZE = 50
+CHANGES_PAGE_SIZE = 25
+CANDIDATES = 8
+CONTACT_CHANGES = 20
+HISTORY_DAYS = (30, 90)
+MAX_SELECTED = 500  # a workspace holds at most 500 segments (SEGMENT_LIMIT)
+BULK_REPORT = "segments_bulk_report"  # session key: what a bulk delete skipped, and why
+
+
+def url_or_none(name: str, *args) -> str | None:
+    """The URL of a page that may not exist yet (the builder, campaign pages)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _ids(request, name="ids", limit=MAX_SELECTED) -> list[int]:
+    return [int(v) for v in request.POST.getlist(name)[:limit] if v.isdigit() and len(v) < 19]
+
+
+def _done(request, url: str):
+    """After a successful POST: back to `url` (the whole page, also for HTMX)."""
+    return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+
 
 # ---------------------------------------------------------------- the segment page's tabs
 
 
-def render_tab(request, template: str, context: dict, *, active_tab: str, status: int = 200):
+def render_tab(
+    request, template: str, context: dict, *, active_tab: str, status: int = 200, oob_count=False
+):
     """A tab of the segment page: the whole page, or for an HTMX tab switch only
-    `template#tab` plus the tab bar sent out of band (to move the highlight).
+    `template#tab` plus the tab bar sent out of band (to move the highlight), and the
+    header's member count when it may have changed.
 
     A tab template extends "segments/segment_base.html" and puts its content in
     {% block tab %}{% partialdef tab inline %}...{% endpartialdef %}{% endblock %};
@@ -23,30 +73,556 @@ def render_tab(request, template: str, context: dict, *, active_tab: str, status
     context = {**context, "active_tab": active_tab}
     response = render_page_or_fragment(request, template, "tab", context, status=status)
     if wants_fragment(request):
-        bar = render_to_string("segments/_tab_bar.html", {**context, "oob": True}, request=request)
-        response.content = response.content + mark_safe(bar).encode()
+        extra = render_to_string("segments/_tab_bar.html", {**context, "oob": True}, request)
+        if oob_count:
+            extra += render_to_string("segments/_member_count.html", {**context, "oob": True})
+        response.content = response.content + extra.encode()
     return response
+
+
+def _segment(request, pk) -> Segment:
+    return selectors.segment_get(request.workspace, pk)
+
+
+# ---------------------------------------------------------------- dashboard
 
 
 @require_GET
 def segment_list(request):
-    raise Http404("Not yet.")
+    listing = selectors.segment_dashboard(request.workspace, request.GET)
+    page, bad_cursor = selectors.keyset_page(
+        listing.queryset, listing.order, request.GET.get("cursor"), PAGE_SIZE
+    )
+    context = {
+        "listing": listing,
+        "filter_form": listing.filterset.form,
+        "page": page,
+        "bad_cursor": bad_cursor,
+        # At most SEGMENT_LIMIT rows: counting them is cheap.
+        "total": listing.queryset.count() if listing.valid else 0,
+        "sorts": [(key, label) for key, (label, _) in selectors.DASHBOARD_SORTS.items()],
+        "create_url": url_or_none("segments:create"),
+        "report": request.session.pop(BULK_REPORT, None)
+        if BULK_REPORT in request.session
+        else None,
+    }
+    return render_page_or_fragment(request, "segments/segment_list.html", "results", context)
+
+
+@writer_required
+@require_POST
+def segment_bulk(request):
+    """Archive, unarchive or delete the checked segments. Deleting asks first (a
+    page listing them), then skips the ones in use and says what uses them."""
+    back = safe_next(request, reverse("segments:list"))
+    action = request.POST.get("action")
+    if action not in ("archive", "unarchive", "delete"):
+        return HttpResponseBadRequest("Unknown bulk action.")
+    ids = _ids(request)
+    if not ids:
+        messages.error(request, "Select at least one segment first.")
+        return _done(request, back)
+    if action == "delete" and request.POST.get("confirm") != "yes":
+        return _confirm_bulk_delete(request, ids, back)
+    if action == "delete":
+        result = services.segments_delete(workspace=request.workspace, ids=ids)
+        if result.deleted:
+            messages.success(request, f"Deleted {_segments(len(result.deleted))}.")
+        if result.skipped:
+            request.session[BULK_REPORT] = {"action": "delete", "skipped": result.skipped}
+        return _done(request, back)
+    archived = action == "archive"
+    count = services.segments_set_archived(workspace=request.workspace, ids=ids, archived=archived)
+    verb = "Archived" if archived else "Restored"
+    messages.success(request, f"{verb} {_segments(count)}.")
+    return _done(request, back)
+
+
+def _segments(n: int) -> str:
+    return f"{n} segment" if n == 1 else f"{n:,} segments"
+
+
+def _confirm_bulk_delete(request, ids, back):
+    """The page that asks before deleting, and says which segments will be kept."""
+    chosen = list(selectors.segments_with_usage(request.workspace, ids))
+    if not chosen:
+        messages.error(request, "Those segments no longer exist.")
+        return redirect(back)
+    return render(request, "segments/segment_bulk_delete.html", {"chosen": chosen, "next": back})
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_create_manual(request):
+    form = ManualSegmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment = services.segment_create(
+                workspace=request.workspace,
+                name=form.cleaned_data["name"],
+                kind=Segment.Kind.MANUAL,
+                description=form.cleaned_data["description"],
+                created_by=request.user,
+            )
+        except services.SegmentError as exc:
+            form.add_segment_error(exc)
+        else:
+            messages.success(request, f"Created “{segment.name}”. Now add people to it.")
+            return redirect("segments:detail", pk=segment.pk)
+    status = 400 if form.errors else 200
+    return render(request, "segments/segment_create_manual.html", {"form": form}, status=status)
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_bulk_create(request):
+    """Pick a text field, see how many segments it would make, then make them."""
+    attributes = contact_selectors.attribute_list(request.workspace)
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = BulkSegmentForm(data, attributes=attributes)
+    preview = None
+    if form.is_bound and form.is_valid():
+        preview = _bulk_preview(request, form)
+        if request.method == "POST" and preview and not preview["error"]:
+            try:
+                created = services.segments_bulk_create(
+                    workspace=request.workspace,
+                    field_name=form.cleaned_data["field"],
+                    name_prefix=_prefix(form),
+                    created_by=request.user,
+                )
+            except services.SegmentError as exc:
+                form.add_segment_error(exc)
+            else:
+                messages.success(request, f"Created {_segments(len(created))}.")
+                return _done(request, reverse("segments:list") + "?origin=bulk&sort=name")
+    context = {"form": form, "preview": preview}
+    if wants_fragment(request) and request.method == "GET":
+        return render(request, "segments/segment_bulk_create.html#preview", context)
+    status = 400 if request.method == "POST" and (form.errors or preview) else 200
+    return render(request, "segments/segment_bulk_create.html", context, status=status)
+
+
+def _prefix(form) -> str:
+    prefix = form.cleaned_data.get("name_prefix")
+    if prefix:
+        return prefix if prefix.endswith((" ", ":", "-")) else f"{prefix} "
+    label = dict(choice for _, group in form.fields["field"].choices[1:] for choice in group).get(
+        form.cleaned_data["field"], form.cleaned_data["field"]
+    )
+    return f"{label}: "
+
+
+def _bulk_preview(request, form) -> dict | None:
+    """How many segments the field would make, some of their names, and whether the
+    workspace has room for them."""
+    try:
+        _, values = services.bulk_values(
+            workspace=request.workspace, field_name=form.cleaned_data["field"]
+        )
+    except services.SegmentError as exc:
+        form.add_segment_error(exc)
+        return None
+    existing = scoped(Segment, request.workspace).count()
+    limit = settings.SEGMENT_LIMIT
+    error = None
+    if not values:
+        error = "No contact has a value in this field yet, so there is nothing to split."
+    elif existing + len(values) > limit:
+        error = (
+            f"This would make {len(values):,} segments, but the workspace has "
+            f"{existing:,} of its {limit:,}: room for {max(limit - existing, 0):,} more. "
+            "Delete some segments (archived ones count too) or pick a field with fewer values."
+        )
+    prefix = _prefix(form)
+    return {
+        "count": len(values),
+        "names": [f"{prefix}{v}" for v in values[:12]],
+        "more": max(len(values) - 12, 0),
+        "existing": existing,
+        "limit": limit,
+        "error": error,
+    }
+
+
+# ---------------------------------------------------------------- Members tab
 
 
 @require_GET
 def segment_members(request, pk):
-    segment = selectors.segment_get(request.workspace, pk)
+    segment = _segment(request, pk)
+    q = request.GET.get("q", "").strip()
+    rows = selectors.segment_member_rows(segment, q)
+    page, bad_cursor = selectors.keyset_page(
+        rows, selectors.MEMBER_ORDER, request.GET.get("cursor"), MEMBERS_PAGE_SIZE
+    )
+    find = request.GET.get("find", "").strip()
+    context = {
+        "segment": segment,
+        "q": q,
+        "page": page,
+        "bad_cursor": bad_cursor,
+        "find": find,
+        "candidates": selectors.contact_candidates(segment, find, CANDIDATES)
+        if find and not segment.is_filter
+        else [],
+    }
+    target = getattr(request.htmx, "target", None) if wants_fragment(request) else None
+    if target in ("member-results", "candidates"):
+        part = "member_results" if target == "member-results" else "candidates"
+        return render(request, f"segments/segment_members.html#{part}", context)
+    return render_tab(request, "segments/segment_members.html", context, active_tab="members")
+
+
+@writer_required
+@require_POST
+def segment_members_add(request, pk):
+    segment = _segment(request, pk)
+    ids = _ids(request, limit=settings.SEGMENT_MEMBERS_MAX_BATCH)
+    try:
+        result = services.segment_members_add(segment=segment, lookup="id", values=ids)
+    except services.SegmentError as exc:
+        return _members_changed(request, segment, error=exc.message)
+    notice = f"Added {_people(result.changed)}." if result.changed else "Already in it."
+    return _members_changed(request, segment, notice=notice)
+
+
+@writer_required
+@require_POST
+def segment_members_remove(request, pk):
+    segment = _segment(request, pk)
+    ids = _ids(request, limit=settings.SEGMENT_MEMBERS_MAX_BATCH)
+    if not ids:
+        return _members_changed(request, segment, error="Select the people to remove first.")
+    try:
+        result = services.segment_members_remove(segment=segment, lookup="id", values=ids)
+    except services.SegmentError as exc:
+        return _members_changed(request, segment, error=exc.message)
+    return _members_changed(request, segment, notice=f"Removed {_people(result.changed)}.")
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n:,} people"
+
+
+def _members_changed(request, segment, *, notice=None, error=None):
+    """The Members tab again (keeping the type-ahead's search, to add more), with
+    what happened; without JavaScript, the page."""
+    find = request.POST.get("find", "").strip()
+    if not wants_fragment(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, notice)
+        url = reverse("segments:detail", args=[segment.pk])
+        return redirect(f"{url}?find={find}" if find else url)
+    segment = _segment(request, segment.pk)  # the fresh member count
+    rows = selectors.segment_member_rows(segment)
+    page, _ = selectors.keyset_page(rows, selectors.MEMBER_ORDER, None, MEMBERS_PAGE_SIZE)
+    context = {
+        "segment": segment,
+        "q": "",
+        "page": page,
+        "find": find,
+        "candidates": selectors.contact_candidates(segment, find, CANDIDATES) if find else [],
+        "notice": notice,
+        "error": error,
+    }
     return render_tab(
-        request, "segments/segment_members.html", {"segment": segment}, active_tab="members"
+        request, "segments/segment_members.html", context, active_tab="members", oob_count=True
     )
 
 
-def _todo(request, pk=None):
-    raise Http404("Not yet.")
+# ---------------------------------------------------------------- Usage, History, Settings
 
 
-segment_bulk = segment_create_manual = segment_bulk_create = _todo
-segment_members_add = segment_members_remove = segment_candidates = _todo
-segment_usage = segment_history = segment_settings = _todo
-segment_clone = segment_save_as_list = segment_archive = segment_delete = _todo
-contact_segments = contact_segments_add = contact_segments_remove = contact_why = _todo
+@require_GET
+def segment_usage(request, pk):
+    segment = _segment(request, pk)
+    usage = services.segment_usage(segment)
+    for campaign in usage["campaigns"]:
+        campaign["url"] = url_or_none("campaigns:detail", campaign["id"])
+    context = {"segment": segment, "usage": usage, "in_use": services.is_in_use(usage)}
+    return render_tab(request, "segments/segment_usage.html", context, active_tab="usage")
+
+
+@require_GET
+def segment_history(request, pk):
+    segment = _segment(request, pk)
+    days = int(request.GET["days"]) if request.GET.get("days") in ("30", "90") else HISTORY_DAYS[0]
+    series = selectors.member_history(segment, days)
+    changes, bad_cursor = selectors.keyset_page(
+        selectors.segment_changes(segment),
+        selectors.CHANGE_ORDER,
+        request.GET.get("cursor"),
+        CHANGES_PAGE_SIZE,
+    )
+    context = {
+        "segment": segment,
+        "days": days,
+        "day_choices": HISTORY_DAYS,
+        "series": series,
+        "chart": charts.member_chart(series),
+        "changes": changes,
+        "bad_cursor": bad_cursor,
+    }
+    target = getattr(request.htmx, "target", None) if wants_fragment(request) else None
+    if target == "changes":
+        return render(request, "segments/segment_history.html#changes", context)
+    return render_tab(request, "segments/segment_history.html", context, active_tab="history")
+
+
+@require_http_methods(["GET", "POST"])
+def segment_settings(request, pk):
+    segment = _segment(request, pk)
+    initial = {
+        "name": segment.name,
+        "description": segment.description,
+        "topics": list(segment.topics.all()),
+    }
+    form = SettingsForm(request.POST or None, initial=initial, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.segment_update(
+                segment=segment,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                topics=form.topic_names(),
+            )
+        except services.SegmentError as exc:
+            form.add_segment_error(exc)
+        else:
+            messages.success(request, "Saved the segment's settings.")
+            return _done(request, reverse("segments:settings", args=[segment.pk]))
+    # HTMX only swaps 2xx answers: a form with errors is still the tab to show.
+    status = 400 if form.errors and not wants_fragment(request) else 200
+    context = {"segment": segment, "form": form}
+    return render_tab(
+        request, "segments/segment_settings.html", context, active_tab="settings", status=status
+    )
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _name_action(request, segment, *, title, button, run, help_text):
+    """Clone and Save as list: a name, then a new segment."""
+    form = NameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = run(form.cleaned_data["name"])
+        except services.SegmentError as exc:
+            form.add_segment_error(exc)
+        else:
+            return created
+    elif request.method == "GET":
+        form = NameForm(initial={"name": f"Copy of {segment.name}"[:200]})
+    context = {
+        "segment": segment,
+        "form": form,
+        "title": title,
+        "button": button,
+        "help_text": help_text,
+    }
+    status = 400 if form.errors else 200
+    return render(request, "segments/segment_name_form.html", context, status=status)
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_clone(request, pk):
+    segment = _segment(request, pk)
+    result = _name_action(
+        request,
+        segment,
+        title=f"Clone “{segment.name}”",
+        button="Clone",
+        help_text=(
+            "The copy gets the same conditions; you can change them next."
+            if segment.is_filter
+            else "The copy starts with the same members."
+        ),
+        run=lambda name: services.segment_clone(
+            segment=segment, name=name, created_by=request.user
+        ),
+    )
+    if not isinstance(result, Segment):
+        return result
+    messages.success(request, f"Created “{result.name}”, a copy of “{segment.name}”.")
+    # A filter clone is made to be changed: straight to its conditions.
+    conditions = url_or_none("segments:conditions", result.pk) if result.is_filter else None
+    return redirect(conditions or reverse("segments:detail", args=[result.pk]))
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_save_as_list(request, pk):
+    segment = _segment(request, pk)
+    result = _name_action(
+        request,
+        segment,
+        title=f"Save “{segment.name}” as a list",
+        button="Save as list",
+        help_text=(
+            f"A manual segment holding today's {segment.member_count:,} members; "
+            "it will not follow later changes."
+        ),
+        run=lambda name: services.segment_save_as_list(
+            segment=segment, name=name, created_by=request.user
+        ),
+    )
+    if not isinstance(result, Segment):
+        return result
+    messages.success(
+        request, f"Saved {_people(result.member_count)} of “{segment.name}” as “{result.name}”."
+    )
+    return redirect("segments:detail", pk=result.pk)
+
+
+@writer_required
+@require_POST
+def segment_archive(request, pk):
+    segment = _segment(request, pk)
+    archived = request.POST.get("archived") != "0"
+    services.segments_set_archived(workspace=request.workspace, ids=[segment.pk], archived=archived)
+    if archived:
+        messages.success(request, f"Archived “{segment.name}”: it keeps its members.")
+    else:
+        messages.success(request, f"“{segment.name}” is active again.")
+    return _done(request, safe_next(request, reverse("segments:detail", args=[segment.pk])))
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_delete(request, pk):
+    """Asks first; refuses (and says what uses it, with links) a segment in use."""
+    segment = _segment(request, pk)
+    if request.method == "POST":
+        try:
+            services.segment_delete(segment=segment)
+        except services.SegmentInUse as exc:
+            return _delete_page(request, segment, exc.extra["usage"], status=409)
+        messages.success(request, f"Deleted “{segment.name}”.")
+        return _done(request, reverse("segments:list"))
+    return _delete_page(request, segment, services.segment_usage(segment))
+
+
+def _delete_page(request, segment, usage, status=200):
+    for campaign in usage["campaigns"]:
+        campaign["url"] = url_or_none("campaigns:detail", campaign["id"])
+    context = {"segment": segment, "usage": usage, "in_use": services.is_in_use(usage)}
+    return render(request, "segments/segment_delete.html", context, status=status)
+
+
+# ---------------------------------------------------------------- the contact side
+
+
+def contact_section_context(request, contact, *, notice=None, error=None) -> dict:
+    """What the contact page's Segments section shows."""
+    memberships = list(selectors.contact_segments(contact))
+    member_of = {m.segment_id for m in memberships}
+    choices = [
+        s for s in selectors.manual_segment_choices(request.workspace) if s.pk not in member_of
+    ]
+    changes = list(
+        selectors.contact_changes(contact).order_by(*selectors.CHANGE_ORDER)[:CONTACT_CHANGES]
+    )
+    return {
+        "contact": contact,
+        "memberships": memberships,
+        "choices": choices,
+        "changes": changes,
+        "more_changes": len(changes) == CONTACT_CHANGES,
+        "notice": notice,
+        "error": error,
+        "request": request,
+        "membership": request.membership,
+        "csrf_token": _csrf(request),
+    }
+
+
+def _csrf(request):
+    from django.middleware.csrf import get_token
+
+    return get_token(request)
+
+
+@require_GET
+def contact_segments(request, pk):
+    contact = contact_selectors.contact_detail(request.workspace, pk)
+    context = contact_section_context(request, contact)
+    if wants_fragment(request):
+        return render(request, "segments/contact_segments.html#section", context)
+    return render(request, "segments/contact_segments.html", context)
+
+
+@writer_required
+@require_POST
+def contact_segments_add(request, pk):
+    contact = contact_selectors.contact_detail(request.workspace, pk)
+    ids = _ids(request, "segments")
+    if not ids:
+        return _contact_changed(request, contact, error="Pick at least one segment.")
+    try:
+        chosen = services.manual_segments_for(request.workspace, ids)
+        for segment in chosen:
+            services.segment_members_add(segment=segment, lookup="id", values=[contact.pk])
+    except services.SegmentError as exc:
+        return _contact_changed(request, contact, error=exc.message)
+    names = ", ".join(f"“{s.name}”" for s in chosen)
+    return _contact_changed(request, contact, notice=f"Added to {names}.")
+
+
+@writer_required
+@require_POST
+def contact_segments_remove(request, pk):
+    contact = contact_selectors.contact_detail(request.workspace, pk)
+    ids = _ids(request, "segment", limit=1)
+    try:
+        (segment,) = services.manual_segments_for(request.workspace, ids) if ids else [None]
+        if segment is None:
+            raise services.SegmentError("Pick the segment to remove them from.")
+        services.segment_members_remove(segment=segment, lookup="id", values=[contact.pk])
+    except services.SegmentError as exc:
+        return _contact_changed(request, contact, error=exc.message)
+    return _contact_changed(request, contact, notice=f"Removed from “{segment.name}”.")
+
+
+def _contact_changed(request, contact, *, notice=None, error=None):
+    if wants_fragment(request):
+        context = contact_section_context(request, contact, notice=notice, error=error)
+        return render(request, "segments/contact_segments.html#section", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(reverse("contacts:detail", args=[contact.pk]) + "#segments")
+
+
+@require_GET
+def contact_why(request, pk):
+    """Why the contact is (or is not) in a filter segment: its rule, condition by
+    condition, with the contact's own values."""
+    contact = contact_selectors.contact_detail(request.workspace, pk)
+    raw = request.GET.get("segment", "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404("No segment here.")
+    segment = selectors.segment_get(request.workspace, int(raw))
+    explanation = None
+    if segment.is_filter and segment.conditions:
+        names = dict(scoped(Segment, request.workspace).values_list("pk", "name"))
+        evaluator = Evaluator(
+            attributes=attribute_types(request.workspace.pk),
+            now=timezone.now(),
+            segment_names=names,
+        )
+        explanation = evaluator.explain(segment.conditions, snapshot(contact))
+    context = {
+        "contact": contact,
+        "segment": segment,
+        "explanation": explanation,
+        "is_member": selectors.is_member(segment, contact),
+    }
+    if wants_fragment(request):
+        return render(request, "segments/contact_why.html#why", context)
+    return render(request, "segments/contact_why.html", context)

@@ -40,7 +40,6 @@ OBJECT_OF = {
     "segments:detail": "segment",
     "segments:members_add": "segment",
     "segments:members_remove": "segment",
-    "segments:candidates": "segment",
     "segments:usage": "segment",
     "segments:history": "segment",
     "segments:settings": "segment",
@@ -52,6 +51,7 @@ OBJECT_OF = {
     "segments:contact_add": "contact",
     "segments:contact_remove": "contact",
     "segments:contact_why": "contact",
+    "segments:conditions": "segment",
 }
 # Pages for people who are not signed in (Django's own sign-in and password reset).
 PUBLIC = {

@@ -1,0 +1,62 @@
+"""The segment dashboard's filters (django-filter). The selector hands request.GET here."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from contacts.models import Topic
+from segments.models import Segment
+from workspaces.scoping import scoped
+
+STATUS_CHOICES = [("archived", "Archived"), ("all", "Active and archived")]
+
+
+class SegmentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    kind = django_filters.ChoiceFilter(
+        choices=Segment.Kind.choices, label="Kind", empty_label="Any kind"
+    )
+    origin = django_filters.ChoiceFilter(
+        choices=Segment.Origin.choices, label="Made by", empty_label="Any way"
+    )
+    # Empty means active only: the dashboard shows what is in use day to day.
+    status = django_filters.ChoiceFilter(
+        method="filter_nothing", choices=STATUS_CHOICES, label="Status", empty_label="Active"
+    )
+    topic = django_filters.ModelChoiceFilter(
+        queryset=Topic.objects.none(), field_name="topics", label="Topic", empty_label="Any topic"
+    )
+
+    class Meta:
+        model = Segment
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, workspace, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        self.filters["topic"].queryset = scoped(Topic, workspace).order_by("name")
+        self.form.fields["q"].widget = forms.TextInput(
+            attrs={"type": "search", "placeholder": "Search names and descriptions"}
+        )
+
+    def filter_queryset(self, queryset):
+        status = self.form.cleaned_data.get("status")
+        if status != "all":
+            queryset = queryset.filter(archived=status == "archived")
+        return super().filter_queryset(queryset)
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # applied in filter_queryset, where "empty" can mean something
+
+    @property
+    def active_count(self) -> int:
+        """How many filters (not the search) are set, for the Filters button."""
+        if not self.form.is_valid():
+            return 0
+        data = self.form.cleaned_data
+        return sum(1 for name in ("kind", "origin", "status", "topic") if data.get(name))

@@ -1,0 +1,128 @@
+"""Forms of the segment pages. They check the shape of the input; the services decide
+what is allowed (unique names, the segment limit, manual only) and their errors are
+put back beside the field they name with `add_segment_error`."""
+
+from django import forms
+
+from contacts.models import TEXT_FIELDS, Topic
+from segments.models import Segment
+from segments.services import DuplicateName, SegmentError
+
+NAME_MAX = Segment._meta.get_field("name").max_length
+
+
+class SegmentErrorsMixin:
+    def add_segment_error(self, exc: SegmentError) -> None:
+        """A service's error beside the field it concerns (a duplicate name beside the
+        name), else at the top of the form."""
+        name = "name" if isinstance(exc, DuplicateName) else exc.extra.get("field")
+        self.add_error(name if name in self.fields else None, exc.message)
+
+
+def _name_field(label="Name", **kwargs):
+    return forms.CharField(
+        label=label,
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        **kwargs,
+    )
+
+
+def _description_field():
+    return forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Who is in it and what it is for, so others pick the right segment.",
+    )
+
+
+class ManualSegmentForm(SegmentErrorsMixin, forms.Form):
+    name = _name_field()
+    description = _description_field()
+
+
+class NameForm(SegmentErrorsMixin, forms.Form):
+    """The name of a clone or of a saved list."""
+
+    name = _name_field()
+
+
+def split_names(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class SettingsForm(SegmentErrorsMixin, forms.Form):
+    name = _name_field()
+    description = _description_field()
+    topics = forms.ModelMultipleChoiceField(
+        label="Topics",
+        queryset=Topic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Contacts who opted out of a topic are skipped by its campaigns.",
+    )
+    new_topics = forms.CharField(
+        label="New topics",
+        required=False,
+        max_length=500,
+        help_text="Separate several with commas; they are added to the workspace's topics.",
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = Topic.objects.filter(workspace=workspace).order_by("name")
+
+    def clean_new_topics(self):
+        names = split_names(self.cleaned_data.get("new_topics"))
+        too_long = [n for n in names if len(n) > 100]
+        if too_long:
+            raise forms.ValidationError("A topic name has at most 100 characters.")
+        return names
+
+    def topic_names(self) -> list[str]:
+        chosen = [t.name for t in self.cleaned_data["topics"]]
+        return chosen + self.cleaned_data["new_topics"]
+
+    def add_segment_error(self, exc: SegmentError) -> None:
+        if exc.extra.get("field") == "topics":
+            self.add_error("new_topics", exc.message)
+            return
+        super().add_segment_error(exc)
+
+
+# Built-in text fields a bulk segment can split on; text custom attributes are added.
+BUILTIN_LABELS = {
+    "country": "Country",
+    "state": "State / region",
+    "city": "City",
+    "language": "Language",
+    "company": "Company",
+}
+
+
+def bulk_field_choices(attributes) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices: the usual built-in fields first, then text attributes."""
+    builtins = [(name, label) for name, label in BUILTIN_LABELS.items() if name in TEXT_FIELDS]
+    custom = [(f"attributes.{a.key}", a.label or a.key) for a in attributes if a.type == "text"]
+    groups = [("Contact fields", builtins)]
+    if custom:
+        groups.append(("Custom attributes", custom))
+    return groups
+
+
+class BulkSegmentForm(SegmentErrorsMixin, forms.Form):
+    field = forms.ChoiceField(
+        label="Split contacts by",
+        help_text="One filter segment per distinct value of this field (letter case ignored).",
+    )
+    name_prefix = forms.CharField(
+        label="Name each segment",
+        required=False,
+        max_length=100,
+        help_text="Text before the value, e.g. “Country: ” gives “Country: France”.",
+    )
+
+    def __init__(self, *args, attributes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [("", "Choose a field"), *bulk_field_choices(attributes)]

@@ -1,0 +1,53 @@
+"""Showing segments: badges, explanations of a rule, the contact page's Segments
+section, and the segment pickers of the contact list's bulk bar."""
+
+from django import template
+
+from segments import selectors
+from segments.models import Source
+
+register = template.Library()
+
+EXPLANATION_SEPARATOR = " — "
+
+
+@register.filter
+def condition_parts(text: str) -> dict:
+    """An evaluator line "country eq France — the contact's value: 'Spain'" as the
+    condition and what the contact has, to show them apart."""
+    condition, _, actual = (text or "").partition(EXPLANATION_SEPARATOR)
+    return {"condition": condition, "actual": actual}
+
+
+@register.filter
+def source_label(value: str) -> str:
+    """Why someone entered or left, in words ("Data change", "Time passing"...)."""
+    try:
+        return Source(value).label
+    except ValueError:
+        return value or ""
+
+
+@register.simple_tag(takes_context=True)
+def manual_segment_choices(context):
+    """Active manual segments of the current workspace, for the contact list's bulk
+    bar (whose forms are built without the workspace). Read once per request: both
+    segment actions draw from it."""
+    workspace, request = context.get("workspace"), context.get("request")
+    if workspace is None:
+        return []
+    cached = getattr(request, "_manual_segment_choices", None)
+    if cached is None:
+        cached = list(selectors.manual_segment_choices(workspace))
+        if request is not None:
+            request._manual_segment_choices = cached
+    return cached
+
+
+@register.inclusion_tag("segments/contact_segments.html#section", takes_context=True)
+def contact_segments_section(context, contact):
+    """The contact page's Segments section: current segments, entries and exits, and
+    "Add to segment" (the same fragment the section's own actions redraw)."""
+    from segments.views import contact_section_context
+
+    return contact_section_context(context["request"], contact)
