@@ -1,0 +1,260 @@
+"""The rule builder's pages: a new filter segment, the Conditions tab of a filter
+segment (save, save as a new segment), and the live preview.
+
+The rule travels as the JSON of conditions.md in one form field, `conditions`: a
+labelled textarea that works without JavaScript, which static/js/builder.js hides
+and fills from the visual builder. The services validate it; a rule error comes
+back with its JSON path, shown next to the condition it names (by the script) and
+above the textarea (without it)."""
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from segments import builder, selectors, services
+from segments.views import render_tab
+from workspaces.access import writer_required
+
+# A new segment starts with one condition that already makes sense.
+STARTING_RULE = {"all": [{"field": "email", "op": "exists"}]}
+MAX_RULE_CHARS = 200_000
+SAMPLE_SIZE = 10
+
+
+# ---------------------------------------------------------------- forms
+
+
+class RuleField(forms.CharField):
+    """The rule as JSON text in, the parsed document out."""
+
+    def __init__(self, **kwargs):
+        attrs = {"rows": 16, "spellcheck": "false", "class": "rule-json", "data-rule-json": ""}
+        kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
+        super().__init__(max_length=MAX_RULE_CHARS, **kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"The rule is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from None
+
+    def prepare_value(self, value):
+        if isinstance(value, dict | list):
+            return pretty(value)
+        return value
+
+
+class RuleForm(forms.Form):
+    conditions = RuleField(
+        label="Rule (JSON)",
+        error_messages={"required": "Write the rule: at least one condition."},
+        help_text='A group {"all": [...]} or {"any": [...]} of conditions, as described in '
+        "the conditions reference.",
+    )
+
+
+class SegmentCreateForm(RuleForm):
+    name = forms.CharField(label="Name", max_length=200)
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: who these people are, for your colleagues.",
+    )
+    field_order = ["name", "description", "conditions"]
+
+
+class ConditionsForm(RuleForm):
+    new_name = forms.CharField(label="Name of the new segment", max_length=200, required=False)
+
+
+def pretty(doc) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- pages
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def segment_create(request):
+    form = SegmentCreateForm(request.POST or None, initial={"conditions": STARTING_RULE})
+    state = BuilderState()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("action") == "preview":
+            state.preview_for(form, request.workspace, data["conditions"])
+        else:
+            try:
+                segment = services.segment_create(
+                    workspace=request.workspace,
+                    name=data["name"],
+                    kind="filter",
+                    conditions=data["conditions"],
+                    description=data["description"],
+                    created_by=request.user,
+                )
+            except services.SegmentError as exc:
+                state.error_from(form, exc)
+            else:
+                messages.success(request, f"Created '{segment.name}'. Its members are on the way.")
+                return redirect("segments:detail", pk=segment.pk)
+    context = {"form": form, **state.context(request, form, segment=None)}
+    status = 400 if form.errors else 200
+    return render(request, "segments/builder/create.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def segment_conditions(request, pk):
+    segment = selectors.segment_get(request.workspace, pk)
+    if request.method == "POST" and not request.membership.can_write:
+        raise PermissionDenied("Viewers can only read in this workspace.")
+    if not segment.is_filter:
+        status = 400 if request.method == "POST" else 200
+        return render_tab(
+            request,
+            "segments/builder/conditions.html",
+            {"segment": segment},
+            active_tab="conditions",
+            status=status,
+        )
+    form = ConditionsForm(request.POST or None, initial={"conditions": segment.conditions})
+    if not request.membership.can_write:
+        form.fields["conditions"].widget.attrs["readonly"] = True
+    state = BuilderState()
+    if request.method == "POST" and form.is_valid():
+        response = _save_conditions(request, segment, form, state)
+        if response is not None:
+            return response
+    context = {"form": form, "segment": segment, **state.context(request, form, segment=segment)}
+    return render_tab(
+        request,
+        "segments/builder/conditions.html",
+        context,
+        active_tab="conditions",
+        status=400 if form.errors else 200,
+    )
+
+
+def _save_conditions(request, segment, form, state):
+    """Save, save as a new segment, or (without JavaScript) preview; a redirect when
+    done, else None with the errors put on the form."""
+    action = request.POST.get("action", "save")
+    conditions = form.cleaned_data["conditions"]
+    if action == "preview":
+        state.preview_for(form, request.workspace, conditions, segment=segment)
+        return None
+    if action == "save_as":
+        name = form.cleaned_data["new_name"]
+        if not name:
+            form.add_error("new_name", "Give the new segment a name.")
+            return None
+        try:
+            created = services.segment_create(
+                workspace=request.workspace,
+                name=name,
+                kind="filter",
+                conditions=conditions,
+                created_by=request.user,
+            )
+        except services.SegmentError as exc:
+            state.error_from(form, exc, name_field="new_name")
+            return None
+        messages.success(request, f"Created '{created.name}' with these conditions.")
+        return redirect("segments:detail", pk=created.pk)
+    try:
+        services.segment_update(segment=segment, conditions=conditions)
+    except services.SegmentError as exc:
+        state.error_from(form, exc)
+        return None
+    messages.success(request, f"Saved the conditions of '{segment.name}'.")
+    return redirect("segments:detail", pk=segment.pk)
+
+
+@require_POST
+def segment_preview(request):
+    """The live panel: how many contacts the posted rule matches, who would enter and
+    leave the segment (when `segment` is given), and a sample. An invalid rule answers
+    400 with the error and its path."""
+    segment = None
+    raw_id = request.POST.get("segment", "")
+    if raw_id:
+        if not raw_id.isdigit():
+            return HttpResponseBadRequest("'segment' is a segment id.")
+        segment = selectors.segment_get(request.workspace, int(raw_id))
+    context = {"segment": segment}
+    try:
+        conditions = json.loads(request.POST.get("conditions", ""))
+        context["preview"] = services.segment_preview(
+            workspace=request.workspace,
+            conditions=conditions,
+            segment=segment,
+            sample_size=SAMPLE_SIZE,
+        )
+    except ValueError:
+        context["rule_error"] = {"path": "", "message": "The rule is not valid JSON."}
+    except services.InvalidConditions as exc:
+        context["rule_error"] = {"path": exc.extra.get("path", ""), "message": exc.message}
+    status = 400 if "rule_error" in context else 200
+    return render(request, "segments/builder/_preview.html", context, status=status)
+
+
+# ---------------------------------------------------------------- shared
+
+
+class BuilderState:
+    """The rule error and (without JavaScript) the preview that a page shows beside
+    its form."""
+
+    def __init__(self):
+        self.rule_error = None
+        self.preview = None
+
+    def error_from(self, form, exc: services.SegmentError, name_field: str = "name") -> None:
+        if isinstance(exc, services.InvalidConditions):
+            self._rule_error(form, exc.extra.get("path", ""), exc.message)
+            return
+        field = exc.extra.get("field")
+        if isinstance(exc, services.DuplicateName) or field == "name":
+            field = name_field
+        form.add_error(field if field in form.fields else None, exc.message)
+
+    def preview_for(self, form, workspace, conditions, segment=None) -> None:
+        try:
+            self.preview = services.segment_preview(
+                workspace=workspace, conditions=conditions, segment=segment, sample_size=SAMPLE_SIZE
+            )
+        except services.InvalidConditions as exc:
+            self._rule_error(form, exc.extra.get("path", ""), exc.message)
+
+    def _rule_error(self, form, path: str, message: str) -> None:
+        self.rule_error = {"path": path, "message": message}
+        form.add_error("conditions", f"At {path}: {message}" if path else message)
+
+    def context(self, request, form, *, segment) -> dict:
+        if form.is_bound:  # what was posted, even when a check refused it
+            try:
+                rule = json.loads(form.data.get("conditions", ""))
+            except ValueError:
+                rule = None
+        else:
+            rule = segment.conditions if segment is not None else STARTING_RULE
+        return {
+            "catalog": builder.catalog(request.workspace, segment=segment),
+            "rule": rule,
+            "rule_error": self.rule_error,
+            "preview": self.preview,
+            "readonly": not request.membership.can_write,
+            "preview_url": reverse("segments:preview"),
+        }
