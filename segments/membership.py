@@ -73,9 +73,18 @@ def _execute(sql: str, params) -> int:
         return cursor.rowcount
 
 
+def _db_moment(now: datetime):
+    """`now` as the ORM would store it. Raw SQL skips the ORM's adaptation, and on
+    SQLite the driver would write "...+00:00", which never equals (and sorts after)
+    the ORM's own "YYYY-MM-DD HH:MM:SS.ffffff" text, so keyset pages and equality
+    lookups on joined_at / at would miss rows."""
+    return connection.ops.adapt_datetimefield_value(now)
+
+
 def _enter(segment: Segment, entering, *, source: str, triggers: bool, now: datetime) -> int:
     """Add the contacts of `entering` (a values('id') queryset) as members, with
     their 'entered' history rows."""
+    now = _db_moment(now)
     select_sql, select_params = _sql(entering)
     insert = (
         f"INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
@@ -113,6 +122,7 @@ def _where(queryset) -> tuple[str, tuple]:
 def _leave(segment: Segment, leaving, *, source: str, now: datetime) -> int:
     """Remove the members selected by `leaving` (a queryset of this segment's member
     rows), with their 'left' history rows."""
+    now = _db_moment(now)
     where_sql, where_params = _where(leaving)
     delete = f"DELETE FROM {MEMBER_TABLE} WHERE {where_sql}"
     history = f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
