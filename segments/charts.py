@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from segments.selectors import Day
 
-WIDTH, HEIGHT = 760, 280
+WIDTH, HEIGHT = 1100, 280
 LEFT, RIGHT, TOP = 56, 16, 14
 PLOT_BOTTOM = 188  # the members plot ends here; the x labels sit under it
 STRIP_TOP, STRIP_BOTTOM = 222, 266  # entries above the middle line, exits below
@@ -21,6 +21,7 @@ STRIP_TOP, STRIP_BOTTOM = 222, 266  # entries above the middle line, exits below
 class Tick:
     pos: float
     label: str
+    anchor: str = "middle"  # the last x label ends at the plot's edge instead
 
 
 @dataclass
@@ -111,6 +112,7 @@ def member_chart(series: "list[Day]") -> Chart:
         for i, day in enumerate(series)
         if (len(series) - 1 - i) % label_every == 0
     ]
+    chart.x_ticks[-1].anchor = "end"
     chart.bar_max = max(max(day.entered, day.left) for day in series)
     half = (STRIP_BOTTOM - STRIP_TOP) / 2
     bar_width = max(1.0, round(slot * 0.6, 1))

@@ -556,18 +556,11 @@ def segment_contacts_add(*, segment: Segment, contacts, source: str = Source.MAN
     contact list) to a manual segment, in one INSERT ... SELECT; returns how many
     joined (those already in are left as they are)."""
     _require_manual(segment)
+    chosen = Contact.objects.filter(
+        workspace_id=segment.workspace_id, pk__in=contacts.order_by().values("pk")
+    )
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
-        now = timezone.now()
-        entering = (
-            Contact.objects.filter(
-                workspace_id=segment.workspace_id, pk__in=contacts.order_by().values("pk")
-            )
-            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
-            .values("id")
-        )
-        added = membership._enter(segment, entering, source=source, triggers=True, now=now)
-        membership._bump_count(segment, membership.Diff(entered=added), now)
+        added = membership.add_members(segment, _not_members(segment, chosen), source=source)
         if added:
             _queue_all_dependents(segment)
     return added
@@ -577,14 +570,11 @@ def segment_contacts_remove(*, segment: Segment, contacts, source: str = Source.
     """Remove every contact of `contacts` (a queryset) from a manual segment in one
     DELETE; returns how many left."""
     _require_manual(segment)
+    leaving = SegmentMember.objects.filter(
+        segment=segment, contact_id__in=contacts.order_by().values("pk")
+    )
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
-        now = timezone.now()
-        leaving = SegmentMember.objects.filter(
-            segment=segment, contact_id__in=contacts.order_by().values("pk")
-        )
-        removed = membership._leave(segment, leaving, source=source, now=now)
-        membership._bump_count(segment, membership.Diff(left=removed), now)
+        removed = membership.remove_members(segment, leaving, source=source)
         if removed:
             _queue_all_dependents(segment)
     return removed

@@ -405,9 +405,9 @@ def segment_settings(request, pk):
 # ---------------------------------------------------------------- actions
 
 
-def _name_action(request, segment, *, title, button, run, help_text):
+def _name_action(request, segment, *, title, button, run, help_text, initial):
     """Clone and Save as list: a name, then a new segment."""
-    form = NameForm(request.POST or None)
+    form = NameForm(request.POST or None, initial={"name": initial[:200]})
     if request.method == "POST" and form.is_valid():
         try:
             created = run(form.cleaned_data["name"])
@@ -415,8 +415,6 @@ def _name_action(request, segment, *, title, button, run, help_text):
             form.add_segment_error(exc)
         else:
             return created
-    elif request.method == "GET":
-        form = NameForm(initial={"name": f"Copy of {segment.name}"[:200]})
     context = {
         "segment": segment,
         "form": form,
@@ -437,6 +435,7 @@ def segment_clone(request, pk):
         segment,
         title=f"Clone “{segment.name}”",
         button="Clone",
+        initial=f"Copy of {segment.name}",
         help_text=(
             "The copy gets the same conditions; you can change them next."
             if segment.is_filter
@@ -454,6 +453,11 @@ def segment_clone(request, pk):
     return redirect(conditions or reverse("segments:detail", args=[result.pk]))
 
 
+def _today() -> str:
+    today = timezone.localdate()
+    return f"{today:%b} {today.day}, {today.year}"
+
+
 @writer_required
 @require_http_methods(["GET", "POST"])
 def segment_save_as_list(request, pk):
@@ -463,6 +467,7 @@ def segment_save_as_list(request, pk):
         segment,
         title=f"Save “{segment.name}” as a list",
         button="Save as list",
+        initial=f"{segment.name} ({_today()})",
         help_text=(
             f"A manual segment holding today's {segment.member_count:,} members; "
             "it will not follow later changes."

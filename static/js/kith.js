@@ -12,8 +12,18 @@
   function refreshSelection(scope) {
     var rows = scope.querySelectorAll("input[data-select-row]");
     var checked = scope.querySelectorAll("input[data-select-row]:checked").length;
+    // "All N that match": offered once the whole page is checked (Gmail's way); it
+    // goes away, unticked, as soon as a row is unchecked.
+    var every = null;
+    scope.querySelectorAll("[data-select-matching]").forEach(function (box) {
+      var whole = rows.length > 0 && checked === rows.length;
+      var input = box.querySelector("input[data-all-matching]");
+      if (input && !whole) input.checked = false;
+      box.classList.toggle("is-hidden", !whole);
+      if (input && input.checked) every = box;
+    });
     scope.querySelectorAll("[data-selected-count]").forEach(function (el) {
-      el.textContent = String(checked);
+      el.textContent = every ? "All " + every.getAttribute("data-total") : String(checked);
     });
     scope.querySelectorAll("[data-bulk-bar]").forEach(function (bar) {
       bar.classList.toggle("has-selection", checked > 0);
@@ -39,7 +49,7 @@
         row.checked = target.checked;
       });
       refreshSelection(scope);
-    } else if (target.matches("input[data-select-row]")) {
+    } else if (target.matches("input[data-select-row], input[data-all-matching]")) {
       refreshSelection(selectionScope(target));
     }
   });
