@@ -373,6 +373,15 @@ def tags_get_or_create(workspace: Workspace, names: list[str]) -> list[Tag]:
     return [found[key] for key in wanted]
 
 
+def _touch(contact_ids: list[int]) -> None:
+    """A contact's tags, events and devices are its data too: moving updated_at tells
+    the segment engine that what it knew about these contacts is older than now."""
+    Contact.objects.filter(pk__in=contact_ids).update(updated_at=timezone.now())
+
+
+TOUCHED = {"updated_at"}
+
+
 def _tags_link(contact: Contact, names) -> int:
     tags = tags_get_or_create(contact.workspace, clean_tag_names(names))
     links = [ContactTag(contact=contact, tag=tag) for tag in tags]
@@ -384,7 +393,8 @@ def _tags_link(contact: Contact, names) -> int:
 @transaction.atomic
 def contact_tags_add(*, contact: Contact, names) -> Contact:
     if _tags_link(contact, names):
-        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True))
+        _touch([contact.id])
+        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True, fields=TOUCHED))
     return contact
 
 
@@ -397,7 +407,8 @@ def contact_tags_remove(*, contact: Contact, names) -> Contact:
         .delete()
     )
     if removed:
-        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True))
+        _touch([contact.id])
+        contacts_changed(contact.workspace_id, [contact.id], Change(tags=True, fields=TOUCHED))
     return contact
 
 
@@ -410,7 +421,8 @@ def contacts_tag(*, workspace: Workspace, contact_ids: list[int], names) -> int:
     )
     links = [ContactTag(contact_id=cid, tag=tag) for cid in ids for tag in tags]
     ContactTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
-    contacts_changed(workspace.id, ids, Change(tags=True))
+    _touch(ids)
+    contacts_changed(workspace.id, ids, Change(tags=True, fields=TOUCHED))
     return len(ids)
 
 
@@ -506,7 +518,7 @@ def events_record(*, workspace: Workspace, items: list) -> EventsResult:
         contacts_changed(
             workspace.id,
             [e.contact_id for e in events],
-            Change(fields={"last_activity_at"}, event_names={e.name for e in events}),
+            Change(fields={"last_activity_at", *TOUCHED}, event_names={e.name for e in events}),
         )
     return result
 
@@ -523,7 +535,7 @@ def _touch_last_activity(events: list[Event]) -> None:
         for cid, moment in newest.items()
     ]
     Contact.objects.filter(pk__in=list(newest)).update(
-        last_activity_at=Case(*whens, default=F("last_activity_at"))
+        last_activity_at=Case(*whens, default=F("last_activity_at")), updated_at=timezone.now()
     )
 
 

@@ -30,6 +30,10 @@ class Segment(models.Model):
     # so the dashboard shows 500 counts without counting millions of rows.
     member_count = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # When the rule last changed: people who enter because of that change do not
+    # trigger campaigns, but people whose data changed after it do, whichever task
+    # (the rule's refresh or the data's) gets to them first.
+    rule_changed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
