@@ -8,7 +8,7 @@ from contacts.models import Topic
 from segments.models import Segment
 from workspaces.scoping import scoped
 
-STATUS_CHOICES = [("archived", "Archived"), ("all", "Active and archived")]
+STATUS_CHOICES = [("archived", "Archived"), ("all", "All")]
 
 
 class SegmentFilter(django_filters.FilterSet):
