@@ -137,6 +137,19 @@
     return select;
   }
 
+  /* The copy that follows the pointer during a drag is a clone, and a clone shows
+     the default value of an input or menu, not the current one: make them the same. */
+  function freezeValues(root) {
+    root.querySelectorAll("select").forEach(function (select) {
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.defaultSelected = option.selected;
+      });
+    });
+    root.querySelectorAll("input, textarea").forEach(function (input) {
+      input.defaultValue = input.value;
+    });
+  }
+
   function csrfToken() {
     try {
       var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
@@ -450,9 +463,12 @@
       group: "kith-rule",
       handle: ".b-handle",
       draggable: ".b-node",
-      animation: 150,
+      animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 150,
+      // Mouse and touch alike through pointer events (HTML5 drag and drop differs
+      // between browsers); the moving copy stays inside the builder, so it keeps the
+      // builder's styles.
       forceFallback: true,
-      fallbackOnBody: true,
+      fallbackOnBody: false,
       swapThreshold: 0.65,
       emptyInsertThreshold: 24,
       ghostClass: "b-ghost",
@@ -462,6 +478,7 @@
         var target = event.to.closest(".b-group");
         return self.depthOf(target) + self.heightOf(event.dragged) <= self.limits().depth;
       },
+      onChoose: function (event) { freezeValues(event.item); },
       onEnd: function () { self.changed(); }
     });
   };
@@ -1160,6 +1177,10 @@
     if (this.readonly || !this.panel || !this.previewUrl) return;
     var self = this;
     window.clearTimeout(this.timer);
+    // A newer rule: whatever is on its way for the old one is no longer wanted.
+    this.seq += 1;
+    if (this.controller) this.controller.abort();
+    this.panel.setAttribute("data-preview-state", "pending");
     this.timer = window.setTimeout(function () { self.preview(); }, delay === undefined ? DEBOUNCE_MS : delay);
   };
 
@@ -1182,7 +1203,7 @@
       return response.text().then(function (html) { return { status: response.status, html: html }; });
     }).then(function (result) {
       if (seq !== self.seq) return;
-      if (result.status !== 200 && result.status !== 400) {
+      if (result.status !== 200) {
         self.panelMessage("The count could not be loaded (error " + result.status + "). It will be tried again after your next change.");
         return;
       }
@@ -1198,9 +1219,12 @@
     });
   };
 
+  /* data-preview-state: pending (a change waits for its debounce), loading, done;
+     the panel fades while it is not done, and tests wait for "done". */
   Builder.prototype.busy = function (on) {
     if (this.spinner) this.spinner.hidden = !on;
     this.panel.setAttribute("aria-busy", on ? "true" : "false");
+    this.panel.setAttribute("data-preview-state", on ? "loading" : "done");
   };
 
   Builder.prototype.panelMessage = function (text) {

@@ -344,7 +344,7 @@ def test_preview_of_a_new_rule_shows_a_sample_of_ten(client_in, workspace):
 def test_preview_of_a_bad_rule_answers_the_path_and_message(client_in, body, path, message):
     response = post_rule(client_in, "/segments/preview/", body)
     page = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 200  # an answer about the rule, not a failed request
     assert f'data-error-path="{path}"' in page and message in page
 
 
