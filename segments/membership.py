@@ -30,6 +30,7 @@ from segments.query import compile_rule
 
 MEMBER_TABLE = SegmentMember._meta.db_table
 CHANGE_TABLE = SegmentChange._meta.db_table
+CONTACT_TABLE = Contact._meta.db_table
 REFRESH_BATCH = 5000
 # After a refresh that moved this many rows, PostgreSQL's statistics of the members
 # table are stale until autovacuum comes round; the next anti-join planned on them
@@ -81,9 +82,19 @@ def _db_moment(now: datetime):
     return connection.ops.adapt_datetimefield_value(now)
 
 
-def _enter(segment: Segment, entering, *, source: str, triggers: bool, now: datetime) -> int:
+def _enter(
+    segment: Segment,
+    entering,
+    *,
+    source: str,
+    triggers: bool,
+    now: datetime,
+    data_changed_after: datetime | None = None,
+) -> int:
     """Add the contacts of `entering` (a values('id') queryset) as members, with
-    their 'entered' history rows."""
+    their 'entered' history rows. With triggers=False and `data_changed_after`, an
+    entry still triggers when the contact's data changed after that moment: it
+    entered because of that change, not because of the rule's."""
     now = _db_moment(now)
     select_sql, select_params = _sql(entering)
     insert = (
@@ -91,20 +102,27 @@ def _enter(segment: Segment, entering, *, source: str, triggers: bool, now: date
         f"SELECT %s, e.id, %s, %s FROM ({select_sql}) e"
     )
     params = (segment.pk, now, source, *select_params)
-    history = f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
+    if triggers or data_changed_after is None:
+        triggers_sql, triggers_params = "%s", (triggers,)
+    else:
+        triggers_sql, triggers_params = "(c.updated_at > %s)", (_db_moment(data_changed_after),)
+    history = (
+        f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
+        f"SELECT %s, m.contact_id, 'entered', %s, {triggers_sql}, %s "
+    )
+    history_params = (segment.pk, source, *triggers_params, now)
+    join = f"JOIN {CONTACT_TABLE} c ON c.id = m.contact_id"
     if connection.vendor == "postgresql":
         return _execute(
-            f"WITH added AS ({insert} RETURNING contact_id) "
-            f"{history} SELECT %s, contact_id, 'entered', %s, %s, %s FROM added",
-            (*params, segment.pk, source, triggers, now),
+            f"WITH added AS ({insert} RETURNING contact_id) {history} FROM added m {join}",
+            (*params, *history_params),
         )
     added = _execute(insert, params)
     # SQLite writes one transaction at a time, so the rows that joined at `now`
     # under this segment's lock are exactly the ones just inserted.
     _execute(
-        f"{history} SELECT segment_id, contact_id, 'entered', %s, %s, %s FROM {MEMBER_TABLE} "
-        "WHERE segment_id = %s AND joined_at = %s",
-        (source, triggers, now, segment.pk, now),
+        f"{history} FROM {MEMBER_TABLE} m {join} WHERE m.segment_id = %s AND m.joined_at = %s",
+        (*history_params, segment.pk, now),
     )
     return added
 
@@ -201,7 +219,12 @@ def refresh_filter_segment(
         diff = Diff(
             left=_leave(segment, leaving, source=source, now=now),
             entered=_enter(
-                segment, entering, source=source, triggers=source != Source.RULE, now=now
+                segment,
+                entering,
+                source=source,
+                triggers=source != Source.RULE,
+                now=now,
+                data_changed_after=segment.rule_changed_at,
             ),
         )
         _bump_count(segment, diff, now)
@@ -269,7 +292,6 @@ def refresh_contacts(
     result = PassResult()
     changed_segments = set(changed_segments or ())
     attributes = attribute_types(workspace_id)
-    now = timezone.now()
     for segment in _filter_segments(workspace_id):
         if not _affected(rules.reads(segment.conditions), change, changed_segments):
             continue
@@ -279,7 +301,6 @@ def refresh_contacts(
                 source=source,
                 contact_ids=contact_ids[start : start + REFRESH_BATCH],
                 attributes=attributes,
-                now=now,
             )
             _merge(result, segment.pk, diff)
             if diff.entered or diff.left:

@@ -167,6 +167,7 @@ def segment_create(
                 name=name,
                 kind=kind,
                 conditions=conditions,
+                rule_changed_at=timezone.now() if kind == Segment.Kind.FILTER else None,
                 description=(description or "").strip(),
                 origin=origin,
                 created_by=created_by,
@@ -215,6 +216,9 @@ def segment_update(
         rule_changed = conditions != segment.conditions
         segment.conditions = conditions
         changed.append("conditions")
+        if rule_changed:
+            segment.rule_changed_at = timezone.now()
+            changed.append("rule_changed_at")
     try:
         with transaction.atomic():
             # Only what changed: member_count moves with every refresh, never here.

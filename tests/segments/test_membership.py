@@ -245,3 +245,22 @@ def test_deleting_contacts_keeps_counts_true(ws, django_capture_on_commit_callba
     response = admin_client.post(f"/admin/contacts/contact/{victim.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert (count(segment), count(manual)) == (1, 0)
+
+
+def test_people_whose_data_changed_after_the_rule_trigger_whoever_comes_first(ws):
+    """The rule's first refresh may run after a contact made since the rule: that
+    contact entered because of its data, so its entry triggers campaigns."""
+    ContactFactory(workspace=ws, email="before@x.io", country="DE")
+    segment = services.segment_create(  # its refresh is queued, not run yet
+        workspace=ws,
+        name="DE",
+        kind="filter",
+        conditions={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+    )
+    later = ContactFactory(workspace=ws, email="after@x.io", country="FR")
+    contact_services.contact_update(contact=later, data={"country": "DE"})
+    membership.refresh_segment_and_dependents(segment, source=Source.RULE)
+    triggers = dict(
+        SegmentChange.objects.filter(segment=segment).values_list("contact__email", "triggers")
+    )
+    assert triggers == {"before@x.io": False, "after@x.io": True}
