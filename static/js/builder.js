@@ -104,6 +104,11 @@
     return "single";
   }
 
+  function isEmpty(value) {
+    if (Array.isArray(value)) return !value.length || value.some(isEmpty);
+    return value === null || value === undefined || (typeof value === "string" && !value.trim());
+  }
+
   function optionKey(value) {
     return typeof value + ":" + String(value);
   }
@@ -217,6 +222,10 @@
     this.previewUrl = section.getAttribute("data-preview-url");
     this.segmentId = section.getAttribute("data-segment-id") || "";
     this.data = new WeakMap();
+    // How an "is"/"is not" property filter compares (text or number) while its value
+    // is still empty and so cannot tell; and the filter each row edits (for messages).
+    this.compareAs = new WeakMap();
+    this.rowItems = new WeakMap();
     this.seq = 0;
     this.uid = 0;
     this.fields = {};
@@ -310,7 +319,11 @@
     this.ruleField.hidden = false;
     if (this.jsonActions) this.jsonActions.hidden = this.readonly;
     if (this.jsonError) this.jsonError.textContent = message || "";
-    if (!message) this.textarea.focus();
+    if (!message) {
+      this.textarea.focus();
+      this.textarea.setSelectionRange(0, 0);
+      this.textarea.scrollTop = 0;
+    }
   };
 
   Builder.prototype.parseTextarea = function () {
@@ -979,7 +992,9 @@
       add.addEventListener("click", function () {
         var numeric = hints.length && hints[0].numeric;
         if (!Array.isArray(cond.where)) cond.where = [];
-        cond.where.push({ property: hints.length ? hints[0].key : "", op: "eq", value: numeric ? null : "" });
+        var item = { property: hints.length ? hints[0].key : "", op: "eq", value: numeric ? null : "" };
+        self.compareAs.set(item, numeric ? "number" : "text");
+        cond.where.push(item);
         self.redrawWhere(el);
         var rows = el.querySelectorAll("[data-where-row]");
         rows[rows.length - 1].querySelector("[data-role=property]").focus();
@@ -1009,9 +1024,12 @@
     var numericHint = hints.some(function (hint) { return hint.key === item.property && hint.numeric; });
     var valueType = function () {
       if (NUMERIC_PROPERTY_OPS.indexOf(item.op) >= 0) return "number";
-      if (item.op === "eq" || item.op === "neq") return typeof item.value === "number" ? "number" : "text";
-      return "text";
+      if (item.op !== "eq" && item.op !== "neq") return "text";
+      if (typeof item.value === "number") return "number";
+      if (typeof item.value === "string" && item.value !== "") return "text";
+      return self.compareAs.get(item) || (numericHint ? "number" : "text");
     };
+    this.rowItems.set(row, item);
     row.appendChild(choice("Property comparison", this.catalog.property_operators || [], item.op, function (value) {
       var before = item.op;
       var beforeType = valueType();
@@ -1027,6 +1045,7 @@
       // "eq" compares text, or numbers when the value is a number: say which.
       row.appendChild(choice("Compare as", [{ value: "text", label: "as text" }, { value: "number", label: "as number" }],
         valueType(), function (value) {
+          self.compareAs.set(item, value);
           self.resetValue(item, "value", item.op, value, item.op);
           self.redrawWhere(el);
           self.changed();
@@ -1264,13 +1283,40 @@
     return node;
   };
 
+  /* The server names operators as the JSON does ('gt'); beside a condition, say it
+     as its menu does ("is greater than"). */
+  Builder.prototype.humanize = function (node, message) {
+    var op = null;
+    var labels = [];
+    var item = this.rowItems.get(node);
+    var data = this.data.get(node);
+    if (item) {
+      op = item.op;
+      labels = this.catalog.property_operators || [];
+    } else if (data && data.category === "field") {
+      op = data.cond.op;
+      var field = this.fieldInfo(data.cond.field);
+      labels = this.operators(field ? field.type : "text");
+    }
+    var value = item ? item.value : data && data.category === "field" ? data.cond.value : undefined;
+    var shape = shapeOf(op);
+    if (op !== null && shape !== "none" && isEmpty(value) && /needs/.test(message)) {
+      // Nothing typed yet: say that, not what the empty value failed to be.
+      if (shape === "list") return "Add at least one value.";
+      return shape === "range" ? "Enter both values." : "Enter a value.";
+    }
+    var label = labels.filter(function (o) { return o.value === op; })[0];
+    if (!label) return message;
+    return message.split("'" + op + "'").join("\u201c" + label.label + "\u201d");
+  };
+
   Builder.prototype.showError = function (path, message, scroll) {
     if (this.mode !== "builder") return;
     var node = this.locate(path);
     var slot = node && node.querySelector(":scope > [data-node-error]");
     if (!slot) return;
     node.classList.add("has-error");
-    slot.textContent = message;
+    slot.textContent = this.humanize(node, message);
     slot.hidden = false;
     if (scroll) {
       node.scrollIntoView({ block: "center" });

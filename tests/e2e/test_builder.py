@@ -209,7 +209,7 @@ def test_errors_show_at_the_condition_they_concern(page, base_url, screenshot):
     nested = page.locator(".b-group .b-group .b-cond")
     nested.get_by_label("Value").fill("")
     # The live check names the nested condition and nothing else.
-    expect(nested.locator("[data-node-error]")).to_have_text("'gt' needs a number.")
+    expect(nested.locator("[data-node-error]")).to_have_text("Enter a value.")
     expect(nested).to_have_class(re.compile("has-error"))
     expect(page.locator(".b-cond.has-error")).to_have_count(1)
     expect(page.locator(".preview-error")).to_contain_text("'gt' needs a number.")
@@ -217,18 +217,27 @@ def test_errors_show_at_the_condition_they_concern(page, base_url, screenshot):
 
     # Saving anyway: the server refuses and the page opens with the error at its place.
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".b-group .b-group .b-cond [data-node-error]")).to_have_text(
-        "'gt' needs a number."
-    )
+    nested = page.locator(".b-group .b-group .b-cond")
+    expect(nested.locator("[data-node-error]")).to_have_text("Enter a value.")
     segment.refresh_from_db()
     assert segment.conditions == rule
-    page.locator(".b-group .b-group .b-cond").get_by_label("Value").fill("7")
+
+    # An operator is named as its menu says it ("is between"), not as the JSON does.
+    nested.get_by_label("Operator").select_option(label="is between")
+    nested.get_by_label("From", exact=True).fill("9")
+    nested.get_by_label("To", exact=True).fill("3")
+    expect(nested.locator("[data-node-error]")).to_have_text(
+        "“is between” needs the lower value first."
+    )
+    nested.get_by_label("From", exact=True).fill("2")
     expect(page.locator(".b-cond.has-error")).to_have_count(0)
     screenshot("builder-fixed")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/segments/{segment.pk}/$"))
     segment.refresh_from_db()
-    assert segment.conditions["all"][1] == {"any": [{"field": "score", "op": "gt", "value": 7}]}
+    assert segment.conditions["all"][1] == {
+        "any": [{"field": "score", "op": "between", "value": [2, 3]}]
+    }
     # The refused save answered 400: the browser logs that one as a failed load.
     unexpected = [e for e in page.errors if "status of 400" not in e]
     assert unexpected == [], f"Errors in the browser console: {unexpected}"
