@@ -243,6 +243,47 @@ def test_errors_show_at_the_condition_they_concern(page, base_url, screenshot):
     assert unexpected == [], f"Errors in the browser console: {unexpected}"
 
 
+def test_keyboard_moves_and_the_limits_of_a_rule(page, base_url, screenshot):
+    workspace = demo_workspace()
+    rule = {"all": [{"any": [{"tag": "vip", "op": "has"}]}, {"tag": "lead", "op": "has"}]}
+    segment = services.segment_create(
+        workspace=workspace, name="Keys", kind="filter", conditions=rule
+    )
+    sign_in(page, base_url)
+    page.goto(f"{base_url}/segments/{segment.pk}/conditions/")
+    live_count(page)
+    # The drag handle is a button: the arrow keys move its condition.
+    handle = page.locator(".b-root > [data-children] > .b-cond .b-handle")
+    handle.focus()
+    page.keyboard.press("ArrowRight")  # into the group above it
+    lead, vip = {"tag": "lead", "op": "has"}, {"tag": "vip", "op": "has"}
+    assert rule_on_page(page) == {"all": [{"any": [vip, lead]}]}
+    page.keyboard.press("ArrowUp")
+    assert rule_on_page(page) == {"all": [{"any": [lead, vip]}]}
+    page.keyboard.press("ArrowLeft")  # out of the group, right after it
+    assert rule_on_page(page) == {"all": [{"any": [vip]}, lead]}
+    page.keyboard.press("ArrowUp")
+    assert rule_on_page(page) == {"all": [lead, {"any": [vip]}]}
+    expect(page.locator(".b-handle:focus")).to_have_count(1)
+
+    # A rule holds at most 100 conditions: at 100 nothing more can be added.
+    full = {"all": [{"tag": f"tag{i}", "op": "has"} for i in range(rules.MAX_CONDITIONS)]}
+    segment = services.segment_create(
+        workspace=workspace, name="Full", kind="filter", conditions=full
+    )
+    page.goto(f"{base_url}/segments/{segment.pk}/conditions/")
+    live_count(page)
+    add = page.locator(".b-root > .b-group-foot").get_by_role("button", name="+ Add condition")
+    expect(add).to_be_disabled()
+    expect(page.locator(".b-limit-note")).to_have_text("A rule holds at most 100 conditions.")
+    page.locator(".b-cond").last.get_by_role("button", name="Remove this condition").click()
+    expect(add).to_be_enabled()
+    expect(page.locator(".b-limit-note")).to_be_hidden()
+    add.click()
+    expect(add).to_be_disabled()
+    assert page.errors == [], f"Errors in the browser console: {page.errors}"
+
+
 # ---------------------------------------------------------------- every rule round trips
 
 
