@@ -108,7 +108,9 @@ def segment_create(request):
             except services.SegmentError as exc:
                 state.error_from(form, exc)
             else:
-                messages.success(request, f"Created '{segment.name}'. Its members are on the way.")
+                messages.success(
+                    request, f"Created '{segment.name}'; its members are filled in the background."
+                )
                 return redirect("segments:detail", pk=segment.pk)
     context = {"form": form, **state.context(request, form, segment=None)}
     status = 400 if form.errors else 200
@@ -156,30 +158,41 @@ def _save_conditions(request, segment, form, state):
         state.preview_for(form, request.workspace, conditions, segment=segment)
         return None
     if action == "save_as":
-        name = form.cleaned_data["new_name"]
-        if not name:
-            form.add_error("new_name", "Give the new segment a name.")
-            return None
-        try:
-            created = services.segment_create(
-                workspace=request.workspace,
-                name=name,
-                kind="filter",
-                conditions=conditions,
-                created_by=request.user,
-            )
-        except services.SegmentError as exc:
-            state.error_from(form, exc, name_field="new_name")
-            return None
-        messages.success(request, f"Created '{created.name}' with these conditions.")
-        return redirect("segments:detail", pk=created.pk)
+        return _save_as_new(request, form, state, conditions)
     try:
         services.segment_update(segment=segment, conditions=conditions)
     except services.SegmentError as exc:
         state.error_from(form, exc)
         return None
-    messages.success(request, f"Saved the conditions of '{segment.name}'.")
+    messages.success(
+        request,
+        f"Saved the conditions of '{segment.name}'; its members follow in the background.",
+    )
     return redirect("segments:detail", pk=segment.pk)
+
+
+def _save_as_new(request, form, state, conditions):
+    name = form.cleaned_data["new_name"]
+    if not name:
+        form.add_error("new_name", "Give the new segment a name.")
+        return None
+    try:
+        created = services.segment_create(
+            workspace=request.workspace,
+            name=name,
+            kind="filter",
+            conditions=conditions,
+            created_by=request.user,
+        )
+    except services.SegmentError as exc:
+        state.error_from(form, exc, name_field="new_name")
+        return None
+    messages.success(
+        request,
+        f"Created '{created.name}' with these conditions; "
+        "its members are filled in the background.",
+    )
+    return redirect("segments:detail", pk=created.pk)
 
 
 @require_POST

@@ -149,6 +149,7 @@ def test_build_a_segment_by_clicking_and_dragging(page, base_url, screenshot):
     assert count == matching(expected)
     assert count >= vip_europeans and count != both
     expect(page.locator("[data-preview-entering]")).to_have_count(0)  # a new segment
+    sampled = page.locator(".preview-sample .preview-name").first.inner_text().strip()
     screenshot("builder-dragged")
 
     page.get_by_role("button", name="Create segment").click()
@@ -157,6 +158,10 @@ def test_build_a_segment_by_clicking_and_dragging(page, base_url, screenshot):
     assert segment.conditions == expected
     assert segment.kind == "filter" and segment.member_count == count
     expect(page.locator("#segment-member-count")).to_contain_text(f"{count:,}")
+    # The people of the sample are its members.
+    page.get_by_label("Search members").fill(sampled)
+    page.get_by_label("Search members").press("Enter")
+    expect(page.locator("#member-results")).to_contain_text(sampled)
     screenshot("builder-members")
     assert page.errors == [], f"Errors in the browser console: {page.errors}"
 
