@@ -257,7 +257,9 @@
     if (!this.start(rule)) {
       this.jsonMode("This rule cannot be shown in the builder: edit its JSON.");
     }
-    this.initial = this.textarea.value.trim() ? this.parseTextarea() : rule;
+    // What is saved: the rule the page opened with, unless it came back from a refused
+    // save (data-unsaved), when nothing on the page is saved yet.
+    this.initial = this.section.hasAttribute("data-unsaved") ? undefined : rule;
     this.updateDirty();
     var error = readJson("builder-error");
     if (error) this.showError(error.path, error.message, true);
@@ -1161,7 +1163,8 @@
   Builder.prototype.updateDirty = function () {
     if (!this.dirtyNote) return;
     var now = this.parseTextarea();
-    this.dirtyNote.hidden = this.readonly || (now !== undefined && sameRule(now, this.initial));
+    var saved = this.initial !== undefined && now !== undefined && sameRule(now, this.initial);
+    this.dirtyNote.hidden = this.readonly || saved;
   };
 
   Builder.prototype.changed = function () {
