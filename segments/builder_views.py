@@ -65,7 +65,9 @@ class RuleForm(forms.Form):
 
 
 class SegmentCreateForm(RuleForm):
-    name = forms.CharField(label="Name", max_length=200)
+    name = forms.CharField(
+        label="Name", max_length=200, error_messages={"required": "Give the segment a name."}
+    )
     description = forms.CharField(
         label="Description",
         required=False,

@@ -129,6 +129,12 @@ def test_a_rule_that_is_not_a_rule_is_explained(client_in, workspace, body, mess
     assert not Segment.objects.filter(workspace=workspace).exists()
 
 
+def test_a_segment_needs_a_name(client_in, workspace):
+    page = post_rule(client_in, "/segments/new/", RULE, name="  ").content.decode()
+    assert re.search(r'id="id_name_errors"><p class="field-error">Give the segment a name.', page)
+    assert not Segment.objects.filter(workspace=workspace).exists()
+
+
 def test_a_taken_name_is_said_next_to_the_name(client_in, workspace):
     filter_segment(workspace, name="Germans")
     response = post_rule(client_in, "/segments/new/", RULE, name="GERMANS")
