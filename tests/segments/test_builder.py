@@ -354,6 +354,18 @@ def test_preview_of_a_bad_rule_answers_the_path_and_message(client_in, body, pat
     assert f'data-error-path="{path}"' in page and message in page
 
 
+def test_preview_needs_the_csrf_token_the_page_gives(user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    page = browser.get("/segments/new/").content.decode()
+    token = re.search(r'hx-headers=\'{"X-CSRFToken": "([^"]+)"}\'', page).group(1)
+    body = {"conditions": json.dumps(RULE)}
+    assert browser.post("/segments/preview/", body).status_code == 403
+    assert browser.post("/segments/preview/", body, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
 def test_preview_refuses_a_segment_that_is_not_an_id(client_in):
     assert post_rule(client_in, "/segments/preview/", RULE, segment="1 OR 1").status_code == 400
 
