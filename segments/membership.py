@@ -26,7 +26,7 @@ from contacts.changes import Change
 from contacts.models import Contact
 from segments import rules
 from segments.models import Segment, SegmentChange, SegmentMember, Source
-from segments.query import compile_rule
+from segments.query import Catalog, compile_rule, load_catalog
 
 MEMBER_TABLE = SegmentMember._meta.db_table
 CHANGE_TABLE = SegmentChange._meta.db_table
@@ -190,7 +190,7 @@ def refresh_filter_segment(
     *,
     source: str,
     contact_ids: list[int] | None = None,
-    attributes: dict | None = None,
+    catalog: Catalog | None = None,
     now: datetime | None = None,
 ) -> Diff:
     """Bring a filter segment's members in line with its rule, for all contacts or
@@ -200,9 +200,9 @@ def refresh_filter_segment(
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
         if not segment.is_filter or not segment.conditions:
             return Diff()
-        if attributes is None:
-            attributes = attribute_types(segment.workspace_id)
-        rule_q = compile_rule(segment.conditions, attributes=attributes, now=now)
+        if catalog is None:
+            catalog = load_catalog(segment.workspace_id)
+        rule_q = compile_rule(segment.conditions, catalog=catalog, now=now)
         contacts = Contact.objects.filter(workspace_id=segment.workspace_id)
         members = SegmentMember.objects.filter(segment=segment)
         if contact_ids is not None:
@@ -291,7 +291,7 @@ def refresh_contacts(
     `change` (or that name a segment in `changed_segments`), dependencies first."""
     result = PassResult()
     changed_segments = set(changed_segments or ())
-    attributes = attribute_types(workspace_id)
+    catalog = load_catalog(workspace_id)
     for segment in _filter_segments(workspace_id):
         if not _affected(rules.reads(segment.conditions), change, changed_segments):
             continue
@@ -300,7 +300,7 @@ def refresh_contacts(
                 segment,
                 source=source,
                 contact_ids=contact_ids[start : start + REFRESH_BATCH],
-                attributes=attributes,
+                catalog=catalog,
             )
             _merge(result, segment.pk, diff)
             if diff.entered or diff.left:

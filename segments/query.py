@@ -12,7 +12,18 @@ matches one. Text is compared case-insensitively with Django's i-lookups.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import (
     Exact,
@@ -30,14 +41,16 @@ from django.db.models.lookups import (
 from django.utils import timezone
 
 from campaigns.models import Delivery
-from contacts.models import BUILTIN_FIELD_TYPES, ContactTag, Device, Event
+from contacts.models import BUILTIN_FIELD_TYPES, ContactTag, CustomAttribute, Device, Event, Tag
 from segments import dates
 from segments.jsonsql import JsonBool, JsonMissing, JsonNumber, JsonText
 from segments.models import SegmentMember
 from segments.rules import condition_kind, group_parts, is_group
 
-NOTHING = Q(pk__in=[])
-EVERYTHING = ~Q(pk__in=[])
+# Plain SQL truths: an empty IN would make Django drop the whole query as empty,
+# which raw INSERT ... SELECT statements built from it cannot take.
+NOTHING = Q(RawSQL("1 = 0", [], output_field=BooleanField()))
+EVERYTHING = Q(RawSQL("1 = 1", [], output_field=BooleanField()))
 TEXT_LOOKUPS = {
     "eq": IExact,
     "contains": IContains,
@@ -55,26 +68,62 @@ NEGATIONS = {"neq": "eq", "not_contains": "contains", "not_in": "in"}
 
 
 @dataclass(frozen=True)
-class Context:
-    now: datetime
+class Catalog:
+    """What a rule's names mean in one workspace."""
+
     # Custom attribute types by lower-cased key: {"plan": ("plan", "text")}.
     attributes: dict = field(default_factory=dict)
+    # Tag ids by lower-cased name: a rule names tags, the links hold ids.
+    tags: dict = field(default_factory=dict)
 
 
-def compile_rule(doc: dict, *, attributes: dict, now: datetime | None = None) -> Q:
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    catalog: Catalog
+
+    @property
+    def attributes(self) -> dict:
+        return self.catalog.attributes
+
+
+def load_catalog(workspace_id: int) -> Catalog:
+    return Catalog(
+        attributes={
+            a.key.lower(): (a.key, a.type)
+            for a in CustomAttribute.objects.filter(workspace_id=workspace_id)
+        },
+        tags={
+            name.lower(): pk
+            for pk, name in Tag.objects.filter(workspace_id=workspace_id).values_list("pk", "name")
+        },
+    )
+
+
+def compile_rule(doc: dict, *, catalog: Catalog, now: datetime | None = None) -> Q:
     """The Q selecting the contacts that satisfy `doc` (a validated rule)."""
-    return _node(doc, Context(now=now or timezone.now(), attributes=attributes))
+    return _node(doc, Context(now=now or timezone.now(), catalog=catalog))
 
 
 def _node(node: dict, ctx: Context) -> Q:
-    if is_group(node):
-        kind, children = group_parts(node)
-        parts = [_node(child, ctx) for child in children]
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = (combined & part) if kind == "all" else (combined | part)
-        return combined
-    return COMPILERS[condition_kind(node)](node, ctx)
+    if not is_group(node):
+        return COMPILERS[condition_kind(node)](node, ctx)
+    kind, children = group_parts(node)
+    # Tag conditions of a group become one subquery per operator: "has A or has B"
+    # is "has one of A, B", "has A and has B" is "has all of A, B", and so on. A
+    # hundred EXISTS subqueries took PostgreSQL 2 s to plan under ALL and 21 s to
+    # run under ANY at a million contacts; one takes milliseconds.
+    parts = []
+    for op in ("has", "has_not"):
+        tags = [c for c in children if condition_kind(c) == "tag" and c["op"] == op]
+        if len(tags) >= 2:
+            parts.append(_tag_group_q([c["tag"] for c in tags], op, kind, ctx))
+            children = [c for c in children if c not in tags]
+    parts += [_node(c, ctx) for c in children]
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = (combined & part) if kind == "all" else (combined | part)
+    return combined
 
 
 # ---------------------------------------------------------------- values of one type
@@ -185,11 +234,45 @@ def _attribute(key, kind, op, value, now) -> Q:
 
 
 def _tag(node, ctx) -> Q:
+    return _tag_group_q([node["tag"]], node["op"], "any", ctx)
+
+
+def _tag_group_q(names: list[str], op: str, kind: str, ctx: Context) -> Q:
+    """Tag conditions with the same operator in one group, as one subquery. "*" is
+    any tag at all."""
     links = ContactTag.objects.filter(contact=OuterRef("pk"))
-    if node["tag"] != "*":
-        links = links.filter(tag__name__iexact=node["tag"].strip())
-    has = Q(Exists(links))
-    return has if node["op"] == "has" else ~has
+    # has A or has B = has one of them; has not A and has not B = has none of them.
+    one_of = (kind == "any") == (op == "has")
+    wanted = {n.strip().lower() for n in names}
+    if "*" in wanted:
+        if one_of or wanted == {"*"}:
+            has = Q(Exists(links))
+            return has if op == "has" else ~has
+        wanted.discard("*")  # "has * and has A" is "has A"
+    ids = {ctx.catalog.tags.get(name) for name in wanted}
+    known = sorted(ids - {None})
+    if one_of:
+        has = Q(Exists(links.filter(tag_id__in=known))) if known else NOTHING
+    elif None in ids:
+        has = NOTHING  # nobody has every one of them: one does not exist
+    else:
+        has = _has_all(links, known)
+    return has if op == "has" else ~has
+
+
+def _has_all(links, tag_ids: list[int]) -> Q:
+    if len(tag_ids) == 1:
+        return Q(Exists(links.filter(tag_id=tag_ids[0])))
+    # Not correlated: the database finds the contacts holding every tag once (a
+    # GROUP BY over the links of these tags), instead of counting per contact.
+    holders = (
+        ContactTag.objects.filter(tag_id__in=tag_ids)
+        .values("contact_id")
+        .annotate(n=Count("tag_id", distinct=True))
+        .filter(n=len(tag_ids))
+        .values("contact_id")
+    )
+    return Q(pk__in=holders)
 
 
 def _property_q(item) -> Q:

@@ -13,7 +13,7 @@ from contacts.services import clean_lookup, contacts_find
 from segments import membership, rules
 from segments.jsonsql import JsonText
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
-from segments.query import compile_rule
+from segments.query import compile_rule, load_catalog
 from workspaces.models import Workspace
 
 UNSET = object()
@@ -493,7 +493,7 @@ def segment_preview(
     """How many contacts a rule matches now, a sample, and (for an existing segment)
     how many would enter and leave. Nothing is saved."""
     conditions_validate(workspace=workspace, conditions=conditions, segment=segment)
-    rule_q = compile_rule(conditions, attributes=membership.attribute_types(workspace.pk))
+    rule_q = compile_rule(conditions, catalog=load_catalog(workspace.pk))
     matching = Contact.objects.filter(workspace=workspace).filter(rule_q)
     preview = Preview(
         count=matching.count(),

@@ -20,7 +20,7 @@ from contacts.models import Contact, ContactTag, CustomAttribute, Device, Event,
 from segments.evaluator import Evaluator, snapshot
 from segments.membership import attribute_types
 from segments.models import Segment, SegmentMember
-from segments.query import compile_rule
+from segments.query import compile_rule, load_catalog
 from tests.factories import WorkspaceFactory
 from tests.segments import rulegen
 
@@ -88,7 +88,7 @@ def assert_agree(workspace, doc, snapshots):
     attributes = attribute_types(workspace.pk)
     selected = set(
         Contact.objects.filter(workspace=workspace)
-        .filter(compile_rule(doc, attributes=attributes, now=NOW))
+        .filter(compile_rule(doc, catalog=load_catalog(workspace.pk), now=NOW))
         .values_list("pk", flat=True)
     )
     evaluator = Evaluator(attributes=attributes, now=NOW)

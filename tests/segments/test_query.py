@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
 from contacts.models import Contact, ContactTag, CustomAttribute, Device, Event, Tag
-from segments.membership import attribute_types
 from segments.models import Segment, SegmentMember
-from segments.query import compile_rule
+from segments.query import compile_rule, load_catalog
 from tests.factories import WorkspaceFactory
 
 NOW = timezone.now().replace(microsecond=0)
@@ -121,7 +120,7 @@ def people():
 def who(ws, *conditions, kind="all"):
     rule = {kind: list(conditions)}
     found = Contact.objects.filter(workspace=ws).filter(
-        compile_rule(rule, attributes=attribute_types(ws.pk), now=NOW)
+        compile_rule(rule, catalog=load_catalog(ws.pk), now=NOW)
     )
     return sorted(c.email.split("@")[0].lower() for c in found)
 
@@ -287,6 +286,33 @@ def test_the_example_rule_of_conditions_md(people):
         ],
     }
     found = Contact.objects.filter(workspace=ws).filter(
-        compile_rule(rule, attributes=attribute_types(ws.pk), now=NOW)
+        compile_rule(rule, catalog=load_catalog(ws.pk), now=NOW)
     )
     assert [c.email for c in found] == ["ann@example.com"]
+
+
+def test_tag_conditions_of_a_group_combine(people):
+    ws, *_ = people
+    has = lambda name: {"tag": name, "op": "has"}  # noqa: E731
+    has_not = lambda name: {"tag": name, "op": "has_not"}  # noqa: E731
+    assert who(ws, has("vip"), has("lead"), kind="any") == ["ann", "bob"]
+    assert who(ws, has("vip"), has("lead")) == []
+    assert who(ws, has("vip"), has("*")) == ["ann"]
+    assert who(ws, has("vip"), has("nope")) == []
+    assert who(ws, has("vip"), has("nope"), kind="any") == ["ann"]
+    assert who(ws, has_not("vip"), has_not("lead")) == ["cid", "dee", "eve"]
+    assert who(ws, has_not("vip"), has_not("lead"), kind="any") == [
+        "ann",
+        "bob",
+        "cid",
+        "dee",
+        "eve",
+    ]
+    assert who(ws, has_not("vip"), has_not("nope"), kind="any") == [
+        "ann",
+        "bob",
+        "cid",
+        "dee",
+        "eve",
+    ]
+    assert who(ws, has_not("*"), has_not("vip")) == ["cid", "dee", "eve"]
