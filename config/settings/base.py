@@ -155,7 +155,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# The host part is unused by the filesystem transport; naming one keeps kombu from
+# warning "No hostname was supplied" on every task sent.
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
