@@ -583,10 +583,25 @@ def attribute_update(*, attribute: CustomAttribute, label: str) -> CustomAttribu
     return attribute
 
 
+# Functions that name what uses a custom attribute (the segment engine registers
+# one: segments whose rules read it), so a delete cannot silently empty them.
+_attribute_users: list = []
+
+
+def register_attribute_user(find_users) -> None:
+    if find_users not in _attribute_users:
+        _attribute_users.append(find_users)
+
+
 @transaction.atomic
 def attribute_delete(*, attribute: CustomAttribute) -> int:
     """Delete the definition and its values on every contact; returns how many
-    contacts had a value."""
+    contacts had a value. Refused while anything uses the attribute."""
+    users = [name for find in _attribute_users for name in find(attribute)]
+    if users:
+        raise ValidationError(
+            f"“{attribute.key}” is used by {', '.join(users)}; change those conditions first."
+        )
     key, workspace_id = attribute.key, attribute.workspace_id
     if connection.vendor == "postgresql":
         # One statement, however many contacts: jsonb's "-" drops the key in place.

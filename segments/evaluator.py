@@ -34,15 +34,20 @@ class Explanation:
     children: list["Explanation"] = field(default_factory=list)
 
 
-def snapshot(contact: Contact) -> Snapshot:
-    """Load what rules read about `contact` (a handful of queries, for one contact)."""
+def snapshot(contact: Contact, event_names: set[str] | None = None) -> Snapshot:
+    """Load what rules read about `contact` (a handful of queries, for one contact).
+    With `event_names`, only those events: a contact may have a great many."""
     from campaigns.models import Delivery
+
+    events = contact.events.all()
+    if event_names is not None:
+        events = events.filter(name__in=event_names)
 
     return Snapshot(
         fields={name: getattr(contact, name) for name in BUILTIN_FIELD_TYPES},
         attributes=dict(contact.attributes or {}),
         tags={name.lower() for name in contact.tags.values_list("name", flat=True)},
-        events=list(contact.events.values_list("name", "occurred_at", "properties")),
+        events=list(events.values_list("name", "occurred_at", "properties")),
         devices=set(contact.devices.values_list("platform", flat=True)),
         segments=set(contact.memberships.values_list("segment_id", flat=True)),
         deliveries=list(

@@ -220,3 +220,16 @@ def segments_with_usage(workspace: Workspace, ids) -> QuerySet:
 
 def is_member(segment: Segment, contact) -> bool:
     return SegmentMember.objects.filter(segment=segment, contact=contact).exists()
+
+
+def segments_reading_attribute(attribute) -> list[str]:
+    """The names of the segments whose rules read a custom attribute."""
+    from segments import rules
+
+    field = f"attributes.{attribute.key}".lower()
+    segments = scoped(Segment, attribute.workspace).filter(conditions__isnull=False)
+    return [
+        f"segment '{s.name}'"
+        for s in segments.only("name", "conditions").order_by("name")
+        if field in rules.reads(s.conditions).fields
+    ]

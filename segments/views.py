@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts import selectors as contact_selectors
-from segments import charts, selectors, services
+from segments import charts, rules, selectors, services
 from segments.evaluator import Evaluator, snapshot
 from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
 from segments.membership import attribute_types
@@ -621,7 +621,9 @@ def contact_why(request, pk):
             now=timezone.now(),
             segment_names=names,
         )
-        explanation = evaluator.explain(segment.conditions, snapshot(contact))
+        reads = rules.reads(segment.conditions)
+        snap = snapshot(contact, event_names=reads.event_names)
+        explanation = evaluator.explain(segment.conditions, snap)
     context = {
         "contact": contact,
         "segment": segment,

@@ -260,7 +260,11 @@ def attribute_edit(request, pk):
 @require_POST
 def attribute_delete(request, pk):
     attribute = get_scoped_or_404(CustomAttribute, request.workspace, pk=pk)
-    count = contact_services.attribute_delete(attribute=attribute)
+    try:
+        count = contact_services.attribute_delete(attribute=attribute)
+    except ValidationError as exc:
+        messages.error(request, contact_services.error_message(exc))
+        return redirect("workspaces:attributes")
     messages.success(
         request,
         f"Deleted “{attribute.key}” and its value on {count:,} contact{'s' * (count != 1)}.",

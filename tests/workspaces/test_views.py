@@ -342,6 +342,26 @@ def test_attribute_create_edit_delete(client_in, workspace):
     assert holder.attributes == {"x": 1}
 
 
+def test_an_attribute_a_segment_reads_is_not_deleted(client_in, workspace):
+    from segments.models import Segment
+
+    attribute = CustomAttribute.objects.create(workspace=workspace, key="plan", type="text")
+    Segment.objects.create(
+        workspace=workspace,
+        name="Pro plans",
+        kind="filter",
+        conditions={"all": [{"field": "attributes.PLAN", "op": "eq", "value": "pro"}]},
+    )
+    holder = ContactFactory(workspace=workspace, attributes={"plan": "pro"})
+    response = client_in.post(
+        reverse("workspaces:attribute_delete", args=[attribute.pk]), follow=True
+    )
+    assert "is used by segment &#x27;Pro plans&#x27;" in response.content.decode()
+    assert CustomAttribute.objects.filter(pk=attribute.pk).exists()
+    holder.refresh_from_db()
+    assert holder.attributes == {"plan": "pro"}
+
+
 def test_attribute_errors_are_beside_the_key(client_in, workspace):
     CustomAttributeFactory(workspace=workspace, key="plan")
     bad_key = client_in.post(
