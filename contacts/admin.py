@@ -350,20 +350,30 @@ class TopicAdmin(WorkspaceOwnedAdmin):
     readonly_fields = ("created_at",)
 
 
-class ContactTagForm(forms.ModelForm):
-    class Meta:
-        model = ContactTag
-        fields = ("contact", "tag")
+class SameWorkspaceForm(forms.ModelForm):
+    """A link between a contact and something of its workspace (`other`): both ends
+    must be of the same workspace."""
+
+    other = ""
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("contact") and cleaned.get("tag"):
+        contact, other = cleaned.get("contact"), cleaned.get(self.other)
+        if contact and other:
             _same_workspace(
-                cleaned["contact"].workspace_id,
-                cleaned["tag"].workspace_id,
-                "The contact and the tag belong to different workspaces.",
+                contact.workspace_id,
+                other.workspace_id,
+                f"The contact and the {self.other} belong to different workspaces.",
             )
         return cleaned
+
+
+class ContactTagForm(SameWorkspaceForm):
+    other = "tag"
+
+    class Meta:
+        model = ContactTag
+        fields = ("contact", "tag")
 
 
 @admin.register(ContactTag)
@@ -388,20 +398,12 @@ class ContactTagAdmin(LargeTableAdmin):
         contacts_changed(workspace_id, [contact_id], Change(tags=True))
 
 
-class TopicOptOutForm(forms.ModelForm):
+class TopicOptOutForm(SameWorkspaceForm):
+    other = "topic"
+
     class Meta:
         model = TopicOptOut
         fields = ("topic", "contact")
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("contact") and cleaned.get("topic"):
-            _same_workspace(
-                cleaned["contact"].workspace_id,
-                cleaned["topic"].workspace_id,
-                "The contact and the topic belong to different workspaces.",
-            )
-        return cleaned
 
 
 @admin.register(TopicOptOut)
