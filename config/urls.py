@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("activity/", include("jobs.urls")),
     path("contacts/", include("contacts.urls")),
     path("segments/", include("segments.urls")),
     path("workspaces/", include("workspaces.urls")),

@@ -36,6 +36,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "workspaces",
+    "jobs",
     "contacts",
     "segments",
     "campaigns",
@@ -191,8 +192,18 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# Rules with relative dates ("within the last 7 days") change as time passes.
+# Background work (commands.md): the database is the record of what is still to do;
+# the sweep sends again what is pending and not being worked on. A job's lease runs out
+# this long after its last sign of life (a dead worker's job goes to another one).
+BACKGROUND_SWEEP_SECONDS = env_int("BACKGROUND_SWEEP_SECONDS", 60)
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120)
+
 CELERY_BEAT_SCHEDULE = {
+    "background-sweep": {
+        "task": "jobs.tasks.sweep",
+        "schedule": BACKGROUND_SWEEP_SECONDS,
+    },
+    # Rules with relative dates ("within the last 7 days") change as time passes.
     "refresh-time-based-segments": {
         "task": "segments.tasks.refresh_time_based",
         "schedule": env_int("SEGMENT_SCHEDULE_SECONDS", 15 * 60),

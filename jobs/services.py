@@ -1,0 +1,64 @@
+"""Starting and cancelling jobs. The work itself is done by jobs.runner in a worker."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from jobs import registry
+from jobs.dispatch import send_after_commit
+from jobs.models import Job
+from workspaces.models import Workspace
+
+
+@transaction.atomic
+def job_start(
+    *,
+    workspace: Workspace,
+    kind: str,
+    title: str,
+    params: dict | None = None,
+    user=None,
+    total: int | None = None,
+) -> Job:
+    """Record a job in the caller's transaction; a worker is woken after the commit.
+    If the broker is down, the sweep wakes one later: the job is not lost."""
+    if registry.get(kind) is None:
+        raise ValidationError(f"Unknown kind of job '{kind}'.")
+    job = Job.objects.create(
+        workspace=workspace,
+        kind=kind,
+        title=title[:200],
+        params=params or {},
+        created_by=user if user is not None and user.is_authenticated else None,
+        total=total,
+        dispatched_at=timezone.now(),
+    )
+    dispatch(job)
+    return job
+
+
+def dispatch(job: Job) -> None:
+    from jobs import tasks
+
+    send_after_commit(tasks.run_job, job.pk)
+
+
+@transaction.atomic
+def job_cancel(*, job: Job) -> Job:
+    """A queued job is cancelled at once; a running one stops after its current chunk
+    (what was done stays done, and the job says how much)."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    kind = registry.get(job.kind)
+    if not job.is_open:
+        raise ValidationError("This job has already ended.")
+    if kind is not None and not kind.cancellable:
+        raise ValidationError("This job cannot be cancelled.")
+    now = timezone.now()
+    job.cancel_requested_at = now
+    fields = ["cancel_requested_at"]
+    if job.status == Job.Status.QUEUED and not job.leased_by:
+        job.status, job.finished_at = Job.Status.CANCELLED, now
+        job.message = "Cancelled before it started."
+        fields += ["status", "finished_at", "message"]
+    job.save(update_fields=fields)
+    return job
