@@ -79,10 +79,13 @@ def test_a_job_runs_to_the_end_and_tells_who_started_it(workspace, user, start):
 def test_a_job_in_a_rolled_back_transaction_never_existed(
     workspace, user, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as sent, pytest.raises(RuntimeError):
-        with transaction.atomic():
-            services.job_start(workspace=workspace, kind="count_up", title="C", params={"n": 5})
-            raise RuntimeError("the change that asked for it failed")
+    with (
+        django_capture_on_commit_callbacks() as sent,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.job_start(workspace=workspace, kind="count_up", title="C", params={"n": 5})
+        raise RuntimeError("the change that asked for it failed")
     assert sent == [] and not Job.objects.exists() and SEEN == []
 
 
