@@ -267,58 +267,19 @@ class UpsertResult:
 
 
 def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> UpsertResult:
-    """Create or update each item, matched on email or external id. Each item stands
-    alone: a bad one is reported by index and the others are saved."""
-    if match_on not in ("email", "external_id"):
-        raise ValidationError({"match_on": ["match_on must be 'email' or 'external_id'."]})
-    result = UpsertResult()
-    keys = [item.get(match_on) for item in items if isinstance(item, dict)]
-    existing = contacts_find(workspace, match_on, keys)
-    definitions = attribute_definitions(workspace)
-    for index, item in enumerate(items):
-        known = set(definitions)
-        try:
-            with transaction.atomic():
-                contact, created = _upsert_one(workspace, match_on, item, existing, definitions)
-        except ValidationError as exc:
-            result.errors.append({"index": index, "message": _one_line(exc)})
-            # Attributes this item defined were rolled back with it: forget them too.
-            for key in set(definitions) - known:
-                del definitions[key]
-            continue
-        existing[clean_lookup(getattr(contact, match_on))] = contact
-        result.contact_ids.append(contact.id)
-        if created:
-            result.created += 1
-        else:
-            result.updated += 1
-    return result
+    """Create or update each item, matched on email or external id (the API's
+    upsert). Each item stands alone: a bad one is reported by index and the others
+    are saved. Written set-based by contacts.writer; an unchanged item counts as
+    updated here, as api.md has only created and updated."""
+    from contacts.writer import contacts_write  # the writer builds on this module
 
-
-def _upsert_one(workspace, match_on, item, existing, definitions) -> tuple[Contact, bool]:
-    if not isinstance(item, dict):
-        raise ValidationError("Each contact must be an object.")
-    key = item.get(match_on)
-    if not isinstance(key, str | int) or isinstance(key, bool) or not str(key).strip():
-        raise ValidationError(f"'{match_on}' is required to match on it.")
-    contact = existing.get(clean_lookup(key))
-    if contact is None:
-        fields = clean_fields(item)
-        cleaned_attrs = clean_attributes(
-            workspace, item.get("attributes") or {}, definitions=definitions
-        )
-        _check_unique(workspace, fields)
-        contact = Contact(workspace=workspace, **fields)
-        _apply_attributes(contact, cleaned_attrs)
-        _save_unique(contact, fields)
-        contacts_changed(workspace.id, [contact.id], Change(created=True))
-        created = True
-    else:
-        contact = contact_update(contact=contact, data=item)
-        created = False
-    if item.get("tags"):
-        contact_tags_add(contact=contact, names=item["tags"])
-    return contact, created
+    written = contacts_write(workspace=workspace, match_on=match_on, items=items)
+    return UpsertResult(
+        created=written.created,
+        updated=written.updated + written.unchanged,
+        errors=written.errors,
+        contact_ids=[pk for pk in written.contact_ids if pk is not None],
+    )
 
 
 def _one_line(exc: ValidationError) -> str:
