@@ -1,10 +1,12 @@
-"""Telling other parts of the product that contacts changed, after the commit.
+"""Telling other parts of the product that contacts changed.
 
-Segment membership must follow the data. Services call `contacts_changed` with what
-changed; once the transaction commits, every registered listener (the segment engine
-registers one in its AppConfig.ready) gets the ids and a Change saying which fields,
-tags, event names or devices changed, so it can skip the rules that cannot be
-affected. Nothing is sent if the transaction rolls back.
+Segment membership must follow the data. Write services collect the ids they changed
+and call `contacts_changed` once per call (never once per contact) with a Change
+saying which fields, tags, event names or devices changed, so listeners can skip the
+rules that cannot be affected. Listeners (the segment engine registers one in its
+AppConfig.ready) run at once, inside the transaction of the change: the work they
+record (a pending refresh) commits with the change or rolls back with it, and they
+wake their workers after the commit themselves.
 """
 
 from collections.abc import Callable, Iterable
@@ -37,14 +39,11 @@ def register_listener(listener: Listener) -> None:
 
 def contacts_changed(workspace_id: int, contact_ids: Iterable[int], change: Change) -> None:
     ids = sorted(set(contact_ids))
-    if not ids or not _listeners:
+    if not ids:
         return
-
-    def send():
+    with transaction.atomic():  # outside a transaction, still all or nothing
         for listener in list(_listeners):
             listener(workspace_id, ids, change)
-
-    transaction.on_commit(send)
 
 
 def register_delete_listener(listener: Callable[[int, list[int]], None]) -> None:

@@ -8,11 +8,13 @@ class SegmentsConfig(AppConfig):
         from contacts import bulk
         from contacts.changes import register_delete_listener, register_listener
         from contacts.services import register_attribute_user
-        from segments import bulk_actions, defaults, membership, selectors
+        from jobs.sweep import register_sweeper
+        from segments import bulk_actions, defaults, membership, pending, selectors
         from workspaces.services import register_workspace_initializer
 
         register_workspace_initializer(defaults.create_default_segments)
-        register_listener(membership.queue_contacts_refresh)
+        register_listener(pending.record_change)
+        register_sweeper(pending.sweep)
         register_attribute_user(selectors.segments_reading_attribute)
         register_delete_listener(membership.forget_contacts)
         for action in bulk_actions.ACTIONS:  # "Add to segments", "Remove from segment"

@@ -257,7 +257,7 @@ def dependency_order(segments: list[Segment]) -> list[Segment]:
     return ordered
 
 
-def _filter_segments(workspace_id: int) -> list[Segment]:
+def filter_segments(workspace_id: int) -> list[Segment]:
     return dependency_order(
         list(
             Segment.objects.filter(
@@ -267,7 +267,7 @@ def _filter_segments(workspace_id: int) -> list[Segment]:
     )
 
 
-def _affected(reads: rules.Reads, change: Change, changed_segments: set[int]) -> bool:
+def affected(reads: rules.Reads, change: Change, changed_segments: set[int]) -> bool:
     if change.created or change.deleted:
         return True
     return bool(
@@ -292,23 +292,35 @@ def refresh_contacts(
     result = PassResult()
     changed_segments = set(changed_segments or ())
     catalog = load_catalog(workspace_id)
-    for segment in _filter_segments(workspace_id):
-        if not _affected(rules.reads(segment.conditions), change, changed_segments):
+    for segment in filter_segments(workspace_id):
+        if not affected(rules.reads(segment.conditions), change, changed_segments):
             continue
-        for start in range(0, len(contact_ids), REFRESH_BATCH):
-            diff = refresh_filter_segment(
-                segment,
-                source=source,
-                contact_ids=contact_ids[start : start + REFRESH_BATCH],
-                catalog=catalog,
-            )
-            _merge(result, segment.pk, diff)
-            if diff.entered or diff.left:
-                changed_segments.add(segment.pk)
+        diff = refresh_filter_segment_in_batches(
+            segment, source=source, contact_ids=contact_ids, catalog=catalog
+        )
+        merge_diff(result, segment.pk, diff)
+        if diff.entered or diff.left:
+            changed_segments.add(segment.pk)
     return result
 
 
-def _merge(result: PassResult, segment_id: int, diff: Diff) -> None:
+def refresh_filter_segment_in_batches(
+    segment: Segment, *, source: str, contact_ids: list[int], catalog: Catalog
+) -> Diff:
+    """refresh_filter_segment over many contacts, REFRESH_BATCH at a time."""
+    total = Diff()
+    for start in range(0, len(contact_ids), REFRESH_BATCH):
+        diff = refresh_filter_segment(
+            segment,
+            source=source,
+            contact_ids=contact_ids[start : start + REFRESH_BATCH],
+            catalog=catalog,
+        )
+        total = Diff(total.entered + diff.entered, total.left + diff.left)
+    return total
+
+
+def merge_diff(result: PassResult, segment_id: int, diff: Diff) -> None:
     total = result.diffs.get(segment_id, Diff())
     result.add(segment_id, Diff(total.entered + diff.entered, total.left + diff.left))
 
@@ -319,7 +331,7 @@ def refresh_segment_and_dependents(segment: Segment, *, source: str) -> PassResu
     result = PassResult()
     result.add(segment.pk, refresh_filter_segment(segment, source=source))
     changed = {segment.pk}
-    for other in _filter_segments(segment.workspace_id):
+    for other in filter_segments(segment.workspace_id):
         if other.pk != segment.pk and rules.segment_refs(other.conditions) & changed:
             diff = refresh_filter_segment(other, source=source)
             result.add(other.pk, diff)
@@ -358,35 +370,3 @@ def forget_contacts(workspace_id: int, contact_ids: list[int]) -> None:
         Segment.objects.filter(pk=row["segment_id"]).update(
             member_count=F("member_count") - row["n"]
         )
-
-
-# ---------------------------------------------------------------- after commit
-
-
-def queue_contacts_refresh(workspace_id: int, contact_ids: list[int], change: Change) -> None:
-    """contacts.changes listener: hand the changed ids to a background task."""
-    from segments import tasks
-
-    payload = {
-        "fields": sorted(change.fields),
-        "tags": change.tags,
-        "event_names": sorted(change.event_names),
-        "devices": change.devices,
-        "created": change.created,
-        "deleted": change.deleted,
-    }
-    for start in range(0, len(contact_ids), REFRESH_BATCH):
-        tasks.refresh_contacts.delay(
-            workspace_id, contact_ids[start : start + REFRESH_BATCH], payload
-        )
-
-
-def change_from_payload(payload: dict) -> Change:
-    return Change(
-        fields=set(payload.get("fields", ())),
-        tags=bool(payload.get("tags")),
-        event_names=set(payload.get("event_names", ())),
-        devices=bool(payload.get("devices")),
-        created=bool(payload.get("created")),
-        deleted=bool(payload.get("deleted")),
-    )

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -63,6 +65,7 @@ class Source(models.TextChoices):
     MANUAL = "manual", "Added by hand"
     IMPORT = "import", "Import"
     API = "api", "API"
+    REPAIR = "repair", "Repair"
 
 
 class SegmentMember(models.Model):
@@ -141,3 +144,65 @@ class SegmentDependency(models.Model):
 
     def __str__(self):
         return f"{self.segment_id} needs {self.depends_on_id}"
+
+
+# ---------------------------------------------------------------- pending work
+# The database, not the broker, is the record of membership work still to do
+# (commands.md, "Background work"). segments.pending writes these rows in the
+# transaction of the change, and takes and deletes them in the worker.
+
+
+class PendingChange(models.Model):
+    """Contacts whose data changed (one row per announcement, however many contacts),
+    whose filter-segment membership is not brought in line yet. `contact_ids` None
+    means too many to list: the segments the change can affect are refreshed whole."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_ids = models.JSONField(null=True)
+    # What changed: {"fields": [...], "tags": bool, "event_names": [...], "devices": bool,
+    # "created": bool, "deleted": bool, "segments": [ids of manual segments changed]}
+    change = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "id"], name="pending_change_ws")]
+
+    def __str__(self):
+        count = "all" if self.contact_ids is None else len(self.contact_ids)
+        return f"{count} contact(s) changed in workspace {self.workspace_id}"
+
+
+class PendingRefresh(models.Model):
+    """A whole refresh of one segment still to do (its rule changed, it is new, time
+    passed, or too many contacts changed): at most one per segment. `token` changes
+    each time it is asked for again, so a worker deletes only what it has done."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    segment = models.OneToOneField(Segment, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    token = models.UUIDField(default=uuid.uuid4)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace"], name="pending_refresh_ws")]
+
+    def __str__(self):
+        return f"Refresh segment {self.segment_id} ({self.source})"
+
+
+class RefreshLease(models.Model):
+    """Which worker is working through a workspace's pending membership work, until
+    when. A worker renews it as it goes; a dead worker's lease runs out."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    holder = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Workspace {self.workspace_id}: {self.holder} until {self.expires_at}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Topic
 from contacts.services import clean_lookup, contacts_find
-from segments import membership, rules
+from segments import membership, pending, rules
 from segments.jsonsql import JsonText
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
 from segments.query import compile_rule, load_catalog
@@ -130,10 +130,7 @@ def _topics(workspace: Workspace, names) -> list[Topic]:
 
 
 def _queue_full_refresh(segment: Segment, source: str = Source.RULE) -> None:
-    from segments import tasks
-
-    segment_id = segment.pk
-    transaction.on_commit(lambda: tasks.refresh_segment.delay(segment_id, source))
+    pending.request_refresh(segment, source)
 
 
 @transaction.atomic
@@ -434,12 +431,8 @@ def _require_manual(segment: Segment) -> None:
 
 
 def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
-    from segments import tasks
-
-    if not contact_ids or not SegmentDependency.objects.filter(depends_on=segment).exists():
-        return
-    args = (segment.workspace_id, segment.pk, contact_ids)
-    transaction.on_commit(lambda: tasks.refresh_segment_dependents.delay(*args))
+    if contact_ids and SegmentDependency.objects.filter(depends_on=segment).exists():
+        pending.record_members_changed(segment, contact_ids)
 
 
 def _not_members(segment: Segment, contacts):
@@ -548,11 +541,8 @@ def segments_delete(*, workspace: Workspace, ids: list[int]) -> DeleteResult:
 def _queue_all_dependents(segment: Segment) -> None:
     """Members of a manual segment changed in bulk (no id list to hand on): refresh
     the rules that name it, whole."""
-    from segments import tasks
-
     if SegmentDependency.objects.filter(depends_on=segment).exists():
-        segment_id = segment.pk
-        transaction.on_commit(lambda: tasks.refresh_segment.delay(segment_id, Source.DATA))
+        pending.record_members_changed(segment, None)
 
 
 def segment_contacts_add(*, segment: Segment, contacts, source: str = Source.MANUAL) -> int:

@@ -1,39 +1,24 @@
-"""Background work of segments. Thin: ids in, the domain does the work. Each task is
-idempotent (a refresh brings membership in line with the data, however often it
-runs), so acks_late and retries are safe."""
+"""Background work of segments. Thin: ids in, the domain does the work. The work to
+do is recorded in the database (segments.pending); a task only says "look at this
+workspace", so a lost, repeated or late message changes nothing but timing."""
 
 from celery import shared_task
 
-from segments import membership
-from segments.models import Segment, Source
+from segments import drift, pending
 
 
 @shared_task(acks_late=True)
-def refresh_contacts(workspace_id: int, contact_ids: list[int], change: dict) -> dict:
-    result = membership.refresh_contacts(
-        workspace_id, contact_ids, membership.change_from_payload(change)
-    )
+def work_through(workspace_id: int) -> dict:
+    result = pending.work_through(workspace_id)
     return {str(k): [d.entered, d.left] for k, d in result.diffs.items()}
-
-
-@shared_task(acks_late=True)
-def refresh_segment(segment_id: int, source: str = Source.RULE) -> dict:
-    segment = Segment.objects.filter(pk=segment_id).first()
-    if segment is None:  # deleted meanwhile: nothing to do
-        return {}
-    result = membership.refresh_segment_and_dependents(segment, source=source)
-    return {str(k): [d.entered, d.left] for k, d in result.diffs.items()}
-
-
-@shared_task(acks_late=True)
-def refresh_segment_dependents(workspace_id: int, segment_id: int, contact_ids: list[int]) -> None:
-    """A manual segment's members changed: re-evaluate those contacts in the rules
-    that name it."""
-    from contacts.changes import Change
-
-    membership.refresh_contacts(workspace_id, contact_ids, Change(), changed_segments={segment_id})
 
 
 @shared_task(acks_late=True)
 def refresh_time_based() -> int:
-    return len(membership.refresh_time_based().diffs)
+    return pending.request_time_based_refreshes()
+
+
+@shared_task(acks_late=True)
+def repair_drift() -> int:
+    """Daily: stored membership cannot drift from the rules for longer than a day."""
+    return sum(report.missing + report.extra for report in drift.check(repair=True))

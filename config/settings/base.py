@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from config.env."""
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from config.env import (
@@ -197,6 +198,9 @@ LOGGING = {
 # this long after its last sign of life (a dead worker's job goes to another one).
 BACKGROUND_SWEEP_SECONDS = env_int("BACKGROUND_SWEEP_SECONDS", 60)
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120)
+# Past this many changed contacts, the segments a change can affect are refreshed
+# whole instead of contact by contact.
+MEMBERSHIP_FULL_REFRESH_AFTER = env_int("MEMBERSHIP_FULL_REFRESH_AFTER", 20_000)
 
 CELERY_BEAT_SCHEDULE = {
     "background-sweep": {
@@ -207,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-time-based-segments": {
         "task": "segments.tasks.refresh_time_based",
         "schedule": env_int("SEGMENT_SCHEDULE_SECONDS", 15 * 60),
+    },
+    # check_segments --repair, daily (commands.md): membership cannot drift for longer.
+    "repair-segment-drift": {
+        "task": "segments.tasks.repair_drift",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -87,4 +87,4 @@ def test_membership_follows_the_api_and_the_services(celery_worker_process):
         SegmentChange.objects.filter(segment=germans, action="entered").latest("at").triggers
         is False
     )
-    assert "segments.tasks.refresh_contacts" in worker.log()
+    assert "segments.tasks.work_through" in worker.log()
