@@ -4,6 +4,7 @@ row — a filter segment's members are compared with what its rule selects today
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from contacts.models import Contact
@@ -17,11 +18,13 @@ class Report:
     segment: Segment
     missing: int  # the rule selects them, they are not stored as members
     extra: int  # stored as members, the rule does not select them
+    stored_count: int  # the segment's member_count
+    member_rows: int  # its member rows
     repaired: bool = False
 
     @property
     def differs(self) -> bool:
-        return bool(self.missing or self.extra)
+        return bool(self.missing or self.extra or self.stored_count != self.member_rows)
 
 
 def compare(segment: Segment, catalog=None) -> Report:
@@ -35,7 +38,16 @@ def compare(segment: Segment, catalog=None) -> Report:
         .exclude(Exists(selected.filter(pk=OuterRef("contact_id"))))
         .count()
     )
-    return Report(segment, missing, extra)
+    rows = SegmentMember.objects.filter(segment=segment).count()
+    return Report(segment, missing, extra, segment.member_count, rows)
+
+
+def repair_segment(segment: Segment, catalog) -> None:
+    membership.refresh_filter_segment(segment, source=Source.REPAIR, catalog=catalog)
+    with transaction.atomic():
+        Segment.objects.select_for_update().filter(pk=segment.pk).update(
+            member_count=SegmentMember.objects.filter(segment=segment).count()
+        )
 
 
 def check(*, workspace=None, segment_id: int | None = None, repair: bool = False) -> list[Report]:
@@ -55,7 +67,7 @@ def check(*, workspace=None, segment_id: int | None = None, repair: bool = False
         for segment in membership.dependency_order(listed):
             report = compare(segment, catalog)
             if repair and report.differs:
-                membership.refresh_filter_segment(segment, source=Source.REPAIR, catalog=catalog)
+                repair_segment(segment, catalog)
                 report.repaired = True
             reports.append(report)
     return reports

@@ -32,6 +32,8 @@ class Command(BaseCommand):
         for report in reports:
             segment = report.segment
             line = f"{segment.name} (#{segment.pk}): {report.missing} missing, {report.extra} extra"
+            if report.stored_count != report.member_rows:
+                line += f", count says {report.stored_count} for {report.member_rows} members"
             if report.repaired:
                 line += " — repaired"
             self.stdout.write(line)
