@@ -14,6 +14,7 @@ from segments.models import (
     PendingChange,
     PendingRefresh,
     RefreshLease,
+    Segment,
     SegmentChange,
     SegmentMember,
     Source,
@@ -218,3 +219,30 @@ def test_time_based_rules_are_asked_for_by_the_clock(ws, sent):
         (timed.pk, Source.SCHEDULE)
     ]
     assert plain.pk not in PendingRefresh.objects.values_list("segment", flat=True)
+
+
+def test_ten_thousand_changes_one_by_one_wake_one_worker_and_queue_no_refreshes(
+    ws, sent, django_capture_on_commit_callbacks
+):
+    from contacts.changes import Change, contacts_changed
+    from contacts.models import Contact
+
+    make_segment(ws, "Germans", GERMANS)
+    make_segment(ws, "Pro", PRO)
+    Contact.objects.bulk_create(
+        Contact(workspace=ws, email=f"c{i}@x.io", country="DE") for i in range(10_000)
+    )
+    ids = list(Contact.objects.filter(workspace=ws).values_list("pk", flat=True))
+    sent.reset_mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        for contact_id in ids:  # as 10,000 separate writes would announce them
+            with transaction.atomic():
+                contacts_changed(ws.pk, [contact_id], Change(fields={"country"}))
+    assert sent.call_count == 1
+    assert PendingChange.objects.count() == 10_000
+    assert not PendingRefresh.objects.exists()
+    result = pending.work_through(ws.pk)
+    assert {k: (d.entered, d.left) for k, d in result.diffs.items()} == {
+        Segment.objects.get(name="Germans").pk: (10_000, 0)
+    }
+    assert not pending.has_pending(ws.pk)
