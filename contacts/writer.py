@@ -366,9 +366,8 @@ class _Writer:
         differs = [f"c.{quote(name)} {differs_op} EXCLUDED.{quote(name)}" for name in given]
         if has_attributes or removed:
             merged = self._merged_attributes(removed)
-            stored = "c.attributes" if self.postgres else "json(c.attributes)"
             sets.append(f"attributes = {merged}")
-            differs.append(f"{stored} {differs_op} {merged}")
+            differs.append(self._attributes_differ(merged, removed))
         sets.append("updated_at = EXCLUDED.updated_at")
         match = quote(self.match_on)
         returning = f"id, {match}" + (", (xmax = 0)" if self.postgres else "")
@@ -396,6 +395,19 @@ class _Writer:
             paths = ", ".join(f"'$.\"{key}\"'" for key in removed)
             merged = f"json_remove({merged}, {paths})"
         return merged
+
+    def _attributes_differ(self, merged: str, removed: tuple[str, ...]) -> str:
+        """SQL: the merge would change the stored attributes. Values compare as JSON
+        values (3 equals 3.0), as they do in Python."""
+        if self.postgres:
+            return f"c.attributes IS DISTINCT FROM {merged}"
+        # SQLite keeps JSON as text: compare key by key, as SQL values.
+        given = (
+            "EXISTS (SELECT 1 FROM json_each(EXCLUDED.attributes) AS e "
+            "WHERE json_extract(c.attributes, '$.\"' || e.key || '\"') IS NOT e.value)"
+        )
+        held = [f"json_type(c.attributes, '$.\"{key}\"') IS NOT NULL" for key in removed]
+        return " OR ".join([given, *held])
 
     def _resolve_missing_ids(self, saved: list[_Item]) -> None:
         """Unchanged rows return nothing; their ids are known unless another
@@ -526,8 +538,16 @@ def bulk_insert(model, columns: list[str], rows: list[tuple]) -> None:
 
 
 def contacts_insert_new(workspace: Workspace, columns: list[str], rows: list[tuple]) -> list[int]:
-    """Insert contacts known to be new (columns start with "workspace"); their ids in
-    the order of `rows`. The caller announces them. Call inside a transaction."""
+    """Insert contacts known to be new, checked by the caller (columns start with
+    "workspace"; those not given get their defaults, created_at and updated_at now);
+    their ids in the order of `rows`. The caller announces them. Call inside a
+    transaction."""
+    defaults = {**DEFAULTS, "attributes": {}}
+    defaults["created_at"] = defaults["updated_at"] = timezone.now()
+    missing = [name for name in defaults if name not in columns]
+    if missing:
+        columns = [*columns, *missing]
+        rows = [(*row, *(defaults[name] for name in missing)) for row in rows]
     before = Contact.objects.aggregate(top=Max("id"))["top"] or 0
     bulk_insert(Contact, columns, rows)
     # Ids come in insertion order (one COPY / executemany in one transaction).
