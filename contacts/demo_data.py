@@ -6,12 +6,12 @@ company and its domain, country with its cities, language and phone prefix, a sc
 typed custom attributes, tags that agree with the plan, devices, and events spread
 over the last year with each contact's `last_activity_at` set to its newest event.
 
-Rows are written in chunks with COPY on PostgreSQL and executemany elsewhere: Django's
-bulk_create would spend most of its time building model instances (and would overwrite
-created_at, which is auto_now_add).
+Rows are written in chunks by contacts.writer's fast path for rows known to be new
+(COPY on PostgreSQL, executemany elsewhere): Django's bulk_create would spend most of
+its time building model instances (and would overwrite created_at, which is
+auto_now_add).
 """
 
-import json
 import random
 import secrets
 import unicodedata
@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db import connection, models, transaction
-from django.db.models import Max
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.changes import Change, contacts_changed
@@ -34,6 +33,7 @@ from contacts.models import (
     TopicOptOut,
 )
 from contacts.services import attribute_define, tags_get_or_create
+from contacts.writer import bulk_insert, contacts_insert_new
 from workspaces.models import Workspace
 
 CHUNK = 5_000
@@ -343,46 +343,6 @@ class DemoGenerator:
 # ---------------------------------------------------------------- writing rows
 
 
-def _converters(model, columns: list[str]):
-    """Per column, how a Python value becomes what the driver takes."""
-    vendor = connection.vendor
-    result = []
-    for name in columns:
-        f = model._meta.get_field(name)
-        if isinstance(f, models.JSONField):
-            result.append(json.dumps)
-        elif isinstance(f, models.DateTimeField) and vendor != "postgresql":
-            result.append(connection.ops.adapt_datetimefield_value)
-        else:
-            result.append(None)
-    return result
-
-
-def _prepare(convert, row) -> list:
-    return [c(v) if c and v is not None else v for c, v in zip(convert, row, strict=True)]
-
-
-def bulk_insert(model, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT many rows fast: COPY on PostgreSQL, executemany elsewhere."""
-    if not rows:
-        return
-    convert = _converters(model, columns)
-    db_columns = [model._meta.get_field(name).column for name in columns]
-    table = connection.ops.quote_name(model._meta.db_table)
-    column_sql = ", ".join(connection.ops.quote_name(c) for c in db_columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(_prepare(convert, row))
-            return
-        placeholders = ", ".join(["%s"] * len(columns))
-        cursor.executemany(
-            f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})",
-            [_prepare(convert, row) for row in rows],
-        )
-
-
 CONTACT_COLUMNS = [
     "workspace",
     "email",
@@ -404,17 +364,8 @@ CONTACT_COLUMNS = [
 
 
 def _write_chunk(workspace: Workspace, drafts: list[_Draft], tag_ids: dict, result) -> list[int]:
-    before = Contact.objects.aggregate(top=Max("id"))["top"] or 0
     rows = [(workspace.id, *(d.row[c] for c in CONTACT_COLUMNS[1:])) for d in drafts]
-    bulk_insert(Contact, CONTACT_COLUMNS, rows)
-    # Ids come in insertion order (one COPY / executemany in one transaction).
-    ids = list(
-        Contact.objects.filter(workspace=workspace, id__gt=before)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    if len(ids) != len(drafts):
-        raise RuntimeError("Contacts were added to this workspace while seeding; try again.")
+    ids = contacts_insert_new(workspace, CONTACT_COLUMNS, rows)
     now = timezone.now()
     links, events, devices, opt_outs = [], [], [], []
     for contact_id, draft in zip(ids, drafts, strict=True):
