@@ -39,7 +39,8 @@ def compare(segment: Segment, catalog=None) -> Report:
         .count()
     )
     rows = SegmentMember.objects.filter(segment=segment).count()
-    return Report(segment, missing, extra, segment.member_count, rows)
+    stored = Segment.objects.filter(pk=segment.pk).values_list("member_count", flat=True).get()
+    return Report(segment, missing, extra, stored, rows)
 
 
 def repair_segment(segment: Segment, catalog) -> None:
