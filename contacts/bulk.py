@@ -3,7 +3,13 @@
 Each action is a form (its fields prefixed with the action's name on the page), a
 template that draws its controls in the bulk bar, and a function that does the work
 through a service. Other apps add theirs ("Add to segment") with `register` in their
-AppConfig.ready, and the bar and the bulk view pick them up."""
+AppConfig.ready, and the bar and the bulk view pick them up.
+
+An action on more contacts than settings.BULK_JOB_THRESHOLD runs as a background job
+(contacts.jobs) that calls it on one chunk of ids at a time. An action with a `job`
+hook (BulkJob) reports what each chunk did as counters the job adds up, so the job
+ends with the same sentence as the action done at once ("Tagged 12,000 contacts...");
+without one, the job says how many contacts it went through."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +24,17 @@ MAX_SELECTED = 1000
 
 
 @dataclass(frozen=True)
+class BulkJob:
+    """How an action reports when it runs as a job, one chunk of contacts at a time."""
+
+    # run_chunk(workspace=, contact_ids=, data=, user=) -> counters to add up, e.g.
+    # {"tagged": 1000}. Called instead of `run` on each chunk.
+    run_chunk: Callable[..., dict[str, int]]
+    # message(workspace=, data=, counters=the totals) -> the sentence the job ends with
+    message: Callable[..., str]
+
+
+@dataclass(frozen=True)
 class BulkAction:
     name: str  # the value of the submit button, and the form prefix
     label: str
@@ -27,9 +44,12 @@ class BulkAction:
     run: Callable[..., str]
     order: int = 100
     # run_queryset(workspace=, contacts=queryset, data=, user=) -> message: the action on
-    # every contact that matches the list's filters ("select all N"), set-based. Actions
-    # without it work on the checked contacts only.
+    # every contact that matches the list's filters ("select all N"), set-based. Without
+    # it, "all that match" calls `run` with their ids (at most BULK_JOB_THRESHOLD of
+    # them; more run as a job).
     run_queryset: Callable[..., str] | None = None
+    # How it runs as a background job on many contacts (see BulkJob); optional.
+    job: BulkJob | None = None
 
 
 _actions: dict[str, BulkAction] = {}
@@ -51,11 +71,20 @@ def _plural(n: int) -> str:
     return f"{n} contact" if n == 1 else f"{n:,} contacts"
 
 
-def _tag(*, workspace: Workspace, contact_ids: list[int], data: dict, user=None) -> str:
+def _tag_chunk(*, workspace: Workspace, contact_ids: list[int], data: dict, user=None) -> dict:
     count = services.contacts_tag(
         workspace=workspace, contact_ids=contact_ids, names=[data["name"]]
     )
-    return f"Tagged {_plural(count)} with “{data['name']}”."
+    return {"tagged": count}
+
+
+def _tagged(*, workspace: Workspace, data: dict, counters: dict) -> str:
+    return f"Tagged {_plural(counters.get('tagged', 0))} with “{data['name']}”."
+
+
+def _tag(*, workspace: Workspace, contact_ids: list[int], data: dict, user=None) -> str:
+    counters = _tag_chunk(workspace=workspace, contact_ids=contact_ids, data=data)
+    return _tagged(workspace=workspace, data=data, counters=counters)
 
 
 register(
@@ -66,5 +95,6 @@ register(
         template="contacts/bulk/tag.html",
         run=_tag,
         order=10,
+        job=BulkJob(run_chunk=_tag_chunk, message=_tagged),
     )
 )

@@ -4,6 +4,7 @@ and render; HTMX requests get the fragment they swap."""
 
 from contextlib import suppress
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, QueryDict
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from contacts import bulk, selectors, services
+from contacts import jobs as contact_jobs
 from contacts.forms import ContactForm, TagAddForm
 from contacts.models import Contact
 from contacts.selectors import SORTS
@@ -42,6 +44,7 @@ def contact_list(request):
         "count_more": more,
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],
         "bulk_forms": _bulk_forms(),
+        "bulk_threshold": settings.BULK_JOB_THRESHOLD,
     }
     return render_page_or_fragment(request, "contacts/contact_list.html", "results", context)
 
@@ -66,24 +69,15 @@ def contact_bulk(request):
     matching = _matching(request) if every else None
     ids = [] if every else _selected_ids(request)
     error = None
-    if every and action.run_queryset is None:
-        error = f"“{action.label}” works on checked contacts only: untick “all that match”."
-    elif every and not matching.valid:
+    if every and not matching.valid:
         error = "The list's filters need fixing first."
     elif not every and not ids:
         error = "Select at least one contact first."
     elif form.is_valid():
-        kwargs = {"workspace": request.workspace, "data": form.cleaned_data, "user": request.user}
         try:
-            if every:
-                message = action.run_queryset(contacts=matching.queryset, **kwargs)
-            else:
-                message = action.run(contact_ids=ids, **kwargs)
+            return _bulk_run(request, action, form.cleaned_data, matching, ids, back)
         except ValidationError as exc:
             error = services.error_message(exc)
-        else:
-            messages.success(request, message)
-            return HttpResponseClientRedirect(back) if wants_fragment(request) else redirect(back)
     if wants_fragment(request):
         matching = matching or _matching(request)
         count, more = selectors.capped_count(matching.queryset) if matching.valid else (0, False)
@@ -95,10 +89,43 @@ def contact_bulk(request):
             "all_matching": every,
             "count": count,
             "count_more": more,
+            "bulk_threshold": settings.BULK_JOB_THRESHOLD,
         }
         return render(request, "contacts/_bulk_bar.html", context)
     messages.error(request, error or _first_error(form))
     return redirect(back)
+
+
+def _bulk_run(request, action, data, matching, ids, back):
+    """Do the action now, or, on more than BULK_JOB_THRESHOLD contacts, start it as a
+    job and open the job's page. "How many" is a count that stops at the threshold."""
+    threshold = settings.BULK_JOB_THRESHOLD
+    kwargs = {"workspace": request.workspace, "data": data, "user": request.user}
+    if matching is not None and selectors.capped_count(matching.queryset, cap=threshold)[1]:
+        query = request.POST.get("query", "")
+        job = contact_jobs.bulk_job_start(action=action, query=query, listing=matching, **kwargs)
+    elif matching is None and len(ids) > threshold:
+        job = contact_jobs.bulk_job_start(action=action, ids=ids, **kwargs)
+    else:
+        if matching is None:
+            message = action.run(contact_ids=ids, **kwargs)
+        elif action.run_queryset is not None:
+            message = action.run_queryset(contacts=matching.queryset, **kwargs)
+        else:  # at most `threshold` of them
+            people = matching.queryset.order_by("pk").values_list("pk", flat=True)
+            message = action.run(contact_ids=list(dict.fromkeys(people)), **kwargs)
+        messages.success(request, message)
+        return _go(request, back)
+    messages.info(
+        request,
+        f"“{job.title}” runs in the background: its progress is below, and you will get "
+        "a notification when it is done.",
+    )
+    return _go(request, job.get_absolute_url())
+
+
+def _go(request, url: str):
+    return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
 
 
 def _matching(request):

@@ -1,10 +1,11 @@
 import json
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 
-from segments import membership
-from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember, Source
+from segments import jobs as segment_jobs
+from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
 
 
 @admin.register(Segment)
@@ -33,13 +34,25 @@ class SegmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh membership of the selected filter segments now")
     def refresh(self, request, queryset):
-        refreshed = 0
-        for segment in membership.dependency_order(list(queryset.filter(kind="filter"))):
-            diff = membership.refresh_filter_segment(segment, source=Source.RULE)
-            refreshed += 1
-            self.message_user(request, f"{segment.name}: {diff.entered} entered, {diff.left} left.")
-        if not refreshed:
+        """In the background: one job per workspace, on the Activity page and here
+        under Jobs, with the numbers who entered and left when it ends."""
+        started = segment_jobs.refresh_start(
+            segments=queryset.select_related("workspace"), user=request.user
+        )
+        if not started:
             self.message_user(request, "No filter segment selected.", messages.WARNING)
+        for job in started:
+            link = reverse("admin:jobs_job_change", args=[job.pk])
+            self.message_user(
+                request,
+                format_html(
+                    '{} ({}): started in the background; <a href="{}">follow job #{}</a>.',
+                    job.title,
+                    job.workspace.name,
+                    link,
+                    job.pk,
+                ),
+            )
 
 
 @admin.register(SegmentMember)

@@ -19,3 +19,6 @@ class SegmentsConfig(AppConfig):
         register_delete_listener(membership.forget_contacts)
         for action in bulk_actions.ACTIONS:  # "Add to segments", "Remove from segment"
             bulk.register(action)
+        from segments import jobs  # "Refresh segments", and the actions above as jobs
+
+        jobs.register()

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from campaigns.models import Campaign, CampaignSegment
 from contacts.models import Contact, ContactTag, CustomAttribute, Event, Tag, Topic
+from jobs.models import Job
 from segments import services as segment_services
 from segments.models import Segment, SegmentMember
 from tests.factories import ContactFactory, MembershipFactory, UserFactory, WorkspaceFactory
@@ -52,6 +53,10 @@ OBJECT_OF = {
     "segments:contact_remove": "contact",
     "segments:contact_why": "contact",
     "segments:conditions": "segment",
+    "jobs:detail": "job",
+    "jobs:progress": "job",
+    "jobs:cancel": "job",
+    "jobs:download": "job",
 }
 # Pages for people who are not signed in (Django's own sign-in and password reset).
 PUBLIC = {
@@ -104,8 +109,11 @@ def url_patterns(patterns=None, prefix="", namespace=None):
 
 
 @pytest.fixture
-def victim():
+def victim(settings, tmp_path):
     """Workspace "acme" with one of everything, its owner and a viewer."""
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "acme.csv").write_text(f"email\nann.{SECRET}@acme.test\n")
     ws = WorkspaceFactory(name=f"Acme {SECRET}", slug="acme")
     owner, viewer = UserFactory(username="owner"), UserFactory(username="viewer")
     MembershipFactory(workspace=ws, user=owner, role=Role.OWNER)
@@ -121,6 +129,15 @@ def victim():
     manual = segment_services.segment_create(workspace=ws, name=f"Seg {SECRET}", kind="manual")
     segment_services.segment_members_add(segment=manual, lookup="id", values=[contact.pk])
     Campaign.objects.create(workspace=ws, name=f"Campaign {SECRET}")
+    job = Job.objects.create(
+        workspace=ws,
+        kind="contacts_bulk",
+        title=f"Job {SECRET}",
+        status=Job.Status.RUNNING,
+        created_by=owner,
+        message=f"Tagging {SECRET}",
+        result_file="exports/acme.csv",
+    )
     objects = {
         "workspace": ws,
         "contact": contact,
@@ -131,6 +148,7 @@ def victim():
         "notification": notification_create(workspace=ws, user=owner, title=f"Note {SECRET}"),
         "membership": viewer_membership,
         "segment": manual,
+        "job": job,
         "owner": owner,
         "viewer": viewer,
     }
@@ -163,6 +181,7 @@ def snapshot(ws):
         Campaign.objects.filter(workspace=ws).values(),
         CampaignSegment.objects.filter(campaign__workspace=ws).values(),
         Event.objects.filter(workspace=ws).values(),
+        Job.objects.filter(workspace=ws).values(),
     ]
     return json.dumps([sorted(map(str, list(q))) for q in rows])
 

@@ -220,4 +220,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SEGMENT_LIMIT = env_int("SEGMENT_LIMIT", 500)
+# A contact-list bulk action that touches more contacts than this runs as a job in the
+# background (with progress on the Activity page) instead of inside the request.
+BULK_JOB_THRESHOLD = env_int("BULK_JOB_THRESHOLD", 5000)
 SEGMENT_MEMBERS_MAX_BATCH = 10_000

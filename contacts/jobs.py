@@ -1,0 +1,165 @@
+"""Contact-list bulk actions on many contacts, as background jobs ("tag all 80,000
+contacts that match").
+
+- The request records what the list selected, not the contacts: the action's name,
+  its cleaned form data, and the list's query string (or the checked ids). The worker
+  selects the contacts again through the list's own selector (contact_list), so the
+  job touches what the list's filters select, nothing else.
+- It walks them in id order, one chunk at a time (a keyset on id: an indexed range,
+  never an OFFSET), and commits each chunk's work with its counters and the last id
+  done (the checkpoint): a job taken over by another worker resumes after the last
+  committed chunk and never does one twice.
+- Its first run fixes the highest matching id and counts the contacts up to it (the
+  size of the progress bar, counted in the worker, not in the request): contacts
+  added while it runs are not swept in. Each chunk reads the filters as they are when
+  it runs, so a contact that stopped matching before its chunk is left alone.
+"""
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.http import QueryDict
+from django.urls import reverse
+
+from contacts import bulk, selectors
+from contacts.models import Contact
+from contacts.services import error_message
+from jobs.models import Job
+from jobs.services import job_start
+from workspaces.scoping import scoped
+
+KIND = "contacts_bulk"
+LABEL = "Contact list action"
+CHUNK_SIZE = 1000
+
+
+def json_safe(data: dict) -> dict:
+    """Cleaned form data as JSON: model instances become their ids, dates ISO text."""
+
+    def plain(value):
+        if isinstance(value, models.Model):
+            return value.pk
+        if isinstance(value, list | tuple | set | models.QuerySet):
+            return [plain(item) for item in value]
+        return value
+
+    return json.loads(json.dumps({k: plain(v) for k, v in data.items()}, cls=DjangoJSONEncoder))
+
+
+def describe_filters(listing: selectors.ContactListing) -> str:
+    """The list's search and filters in words: 'search “ann”, country FR, tag vip'."""
+    form = listing.filterset.form
+    data = form.cleaned_data if form.is_valid() else {}
+    parts = [f"search “{listing.q}”"] if listing.q else []
+    for name, field in form.fields.items():
+        value = data.get(name)
+        if value in (None, "", []) or name == "attr_value":
+            continue
+        if name == "attr" and data.get("attr_value") not in (None, ""):
+            value = f"{value} = {data['attr_value']}"
+        elif hasattr(field, "choices") and not hasattr(field, "queryset"):
+            value = dict(field.choices).get(value, value)
+        parts.append(f"{str(field.label).lower()} {value}")
+    return ", ".join(parts)
+
+
+@transaction.atomic
+def bulk_job_start(
+    *,
+    workspace,
+    action: bulk.BulkAction,
+    data: dict,
+    user=None,
+    query: str | None = None,
+    listing: selectors.ContactListing | None = None,
+    ids: list[int] | None = None,
+) -> Job:
+    """Record the job that runs `action` on the contacts the list's `query` selects
+    (`listing` is that query, already read, for the title), or on `ids`."""
+    params = {"action": action.name, "data": json_safe(data)}
+    if ids is not None:
+        params["ids"] = list(ids)
+        scope, total = f"{len(ids):,} checked contacts", len(ids)
+    else:
+        params["query"] = query or ""
+        words = describe_filters(listing) if listing is not None else ""
+        scope = f"all contacts that match {words}" if words else "all contacts"
+        total = None
+    return job_start(
+        workspace=workspace,
+        kind=KIND,
+        title=f"{action.label}: {scope}",
+        params=params,
+        user=user,
+        total=total,
+    )
+
+
+def _contacts(workspace, params: dict):
+    if "ids" in params:
+        return scoped(Contact, workspace).filter(pk__in=params["ids"])
+    listing = selectors.contact_list(workspace, QueryDict(params.get("query", "")))
+    if not listing.valid:
+        raise ValidationError("The list's filters no longer hold (was a tag they name deleted?).")
+    return listing.queryset
+
+
+def _run_chunk(action: bulk.BulkAction, *, workspace, contact_ids, data, user) -> dict:
+    if action.job is not None:
+        return action.job.run_chunk(
+            workspace=workspace, contact_ids=contact_ids, data=data, user=user
+        )
+    action.run(workspace=workspace, contact_ids=contact_ids, data=data, user=user)
+    return {}
+
+
+def run(context) -> None:
+    """The job's handler (registered in ContactsConfig.ready)."""
+    job = context.job
+    params = job.params
+    action = bulk.get(params.get("action"))
+    if action is None:
+        raise RuntimeError(f"There is no bulk action '{params.get('action')}' any more.")
+    workspace, data, user = job.workspace, params.get("data") or {}, job.created_by
+    try:
+        contacts = _contacts(workspace, params)
+        point = job.checkpoint or {}
+        if "until" not in point:
+            until = contacts.order_by("-pk").values_list("pk", flat=True).first() or 0
+            total = job.total if "ids" in params else contacts.filter(pk__lte=until).count()
+            point = {"last": 0, "until": until}
+            with transaction.atomic():
+                context.advance(total=total, checkpoint=point)
+        last, until = point["last"], point["until"]
+        while True:
+            context.raise_if_cancelled()
+            chunk = contacts.filter(pk__gt=last, pk__lte=until).order_by("pk")
+            # dict.fromkeys: a filter that joins could name a contact twice.
+            ids = list(dict.fromkeys(chunk.values_list("pk", flat=True)[:CHUNK_SIZE]))
+            if not ids:
+                break
+            with transaction.atomic():
+                counters = _run_chunk(
+                    action, workspace=workspace, contact_ids=ids, data=data, user=user
+                )
+                context.advance(
+                    add_done=len(ids),
+                    counters=counters,
+                    checkpoint={"last": ids[-1], "until": until},
+                )
+            last = ids[-1]
+    except ValidationError as exc:
+        context.set_result(message=f"Stopped after {job.done:,} contacts: {error_message(exc)}")
+        raise
+    if job.total != job.done:  # the count was taken before contacts changed
+        with transaction.atomic():
+            context.advance(total=job.done)
+    if action.job is not None:
+        message = action.job.message(workspace=workspace, data=data, counters=job.counters)
+    else:
+        message = f"{action.label}: done for {job.done:,} contacts."
+    query = params.get("query")
+    url = reverse("contacts:list") + (f"?{query}" if query else "")
+    context.set_result(url=url, message=message)
