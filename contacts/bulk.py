@@ -32,6 +32,9 @@ class BulkJob:
     run_chunk: Callable[..., dict[str, int]]
     # message(workspace=, data=, counters=the totals) -> the sentence the job ends with
     message: Callable[..., str]
+    # title(workspace=, data=) -> what the Activity page calls the job ("Add tag “vip”");
+    # the action's label without it. A ValidationError refuses to start the job.
+    title: Callable[..., str] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ def _tagged(*, workspace: Workspace, data: dict, counters: dict) -> str:
     return f"Tagged {_plural(counters.get('tagged', 0))} with “{data['name']}”."
 
 
+def _tag_title(*, workspace: Workspace, data: dict) -> str:
+    return f"Add tag “{data['name']}”"
+
+
 def _tag(*, workspace: Workspace, contact_ids: list[int], data: dict, user=None) -> str:
     counters = _tag_chunk(workspace=workspace, contact_ids=contact_ids, data=data)
     return _tagged(workspace=workspace, data=data, counters=counters)
@@ -95,6 +102,6 @@ register(
         template="contacts/bulk/tag.html",
         run=_tag,
         order=10,
-        job=BulkJob(run_chunk=_tag_chunk, message=_tagged),
+        job=BulkJob(run_chunk=_tag_chunk, message=_tagged, title=_tag_title),
     )
 )

@@ -87,10 +87,13 @@ def bulk_job_start(
         words = describe_filters(listing) if listing is not None else ""
         scope = f"all contacts that match {words}" if words else "all contacts"
         total = None
+    name = action.label
+    if action.job is not None and action.job.title is not None:
+        name = action.job.title(workspace=workspace, data=data)
     return job_start(
         workspace=workspace,
         kind=KIND,
-        title=f"{action.label}: {scope}",
+        title=f"{name}: {scope}",
         params=params,
         user=user,
         total=total,

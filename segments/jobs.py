@@ -125,9 +125,20 @@ def _removed(*, workspace, data, counters) -> str:
     return bulk_actions._removed_message(segment, counters.get("removed", 0))
 
 
+def _add_title(*, workspace, data) -> str:
+    return f"Add to {bulk_actions._names(bulk_actions._segments(workspace, data['segments']))}"
+
+
+def _remove_title(*, workspace, data) -> str:
+    (segment,) = bulk_actions._segments(workspace, [data["segment"]])
+    return f"Remove from “{segment.name}”"
+
+
 BULK_JOBS = {
-    "add_to_segments": bulk.BulkJob(run_chunk=_add_chunk, message=_added),
-    "remove_from_segment": bulk.BulkJob(run_chunk=_remove_chunk, message=_removed),
+    "add_to_segments": bulk.BulkJob(run_chunk=_add_chunk, message=_added, title=_add_title),
+    "remove_from_segment": bulk.BulkJob(
+        run_chunk=_remove_chunk, message=_removed, title=_remove_title
+    ),
 }
 
 

@@ -60,7 +60,7 @@ def test_tagging_all_that_match_above_the_threshold_is_a_job(
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     assert job.kind == "contacts_bulk" and job.created_by == user
-    assert job.title == "Add tag: all contacts that match country FR"
+    assert job.title == "Add tag “vip”: all contacts that match country FR"
     assert job.params == {"action": "tag", "data": {"name": "vip"}, "query": "country=FR"}
     assert job.status == Job.Status.DONE
     assert (job.done, job.total, job.percent) == (23, 23, 100)
@@ -69,7 +69,7 @@ def test_tagging_all_that_match_above_the_threshold_is_a_job(
     assert job.result_url == "/contacts/?country=FR"
     assert tagged(workspace, "vip") == {p.pk for p in people}  # all of them, no other
     note = Notification.objects.get(user=user)
-    assert note.title == "Done: Add tag: all contacts that match country FR"
+    assert note.title == "Done: Add tag “vip”: all contacts that match country FR"
     assert note.body == "Tagged 23 contacts with “vip”." and note.url == "/contacts/?country=FR"
     page = client_in.get(job.get_absolute_url()).content.decode()
     assert "runs in the background" in page and "23 of 23" in page
@@ -90,6 +90,7 @@ def test_adding_all_that_match_to_segments_as_a_job(
     response = post(client_in, data, django_capture_on_commit_callbacks, **HTMX)
     job = Job.objects.get()
     assert response.status_code == 200 and response["HX-Redirect"] == job.get_absolute_url()
+    assert job.title == "Add to “A” and “B”: all contacts that match country FR"
     assert job.status == Job.Status.DONE and job.percent == 100
     assert job.counters == {"added to “A”": 22, "added to “B”": 23}
     assert job.message == "Added 22 contacts to “A” and 23 contacts to “B”."
@@ -107,6 +108,7 @@ def test_adding_all_that_match_to_segments_as_a_job(
     }
     post(client_in, data, django_capture_on_commit_callbacks)
     job = Job.objects.latest("id")
+    assert job.title == "Remove from “B”: all contacts that match country FR"
     assert job.message == "Removed 23 contacts from “B”." and job.counters == {"removed": 23}
     assert not SegmentMember.objects.filter(segment=b).exists()
 
@@ -119,7 +121,7 @@ def test_checked_contacts_above_the_threshold_are_a_job_too(
     data = {"action": "tag", "ids": chosen, "tag-name": "picked"}
     post(client_in, data, django_capture_on_commit_callbacks)
     job = Job.objects.get()
-    assert job.params["ids"] == chosen and job.title == "Add tag: 7 checked contacts"
+    assert job.params["ids"] == chosen and job.title == "Add tag “picked”: 7 checked contacts"
     assert job.status == Job.Status.DONE and (job.done, job.total) == (7, 7)
     assert tagged(workspace, "picked") == set(chosen)
 
@@ -216,6 +218,20 @@ def test_a_job_whose_segment_was_deleted_fails_saying_so(
     assert job.status == Job.Status.FAILED
     assert job.message == "Stopped after 0 contacts: Some of these segments no longer exist."
     assert Notification.objects.get(user=user).level == "error"
+
+
+def test_a_job_on_segments_that_do_not_exist_is_refused_before_it_starts(
+    client_in, workspace, people, small_jobs, django_capture_on_commit_callbacks
+):
+    data = {
+        "action": "add_to_segments",
+        "all_matching": "1",
+        "query": "",
+        "add_to_segments-segments": ["999999"],
+    }
+    response = post(client_in, data, django_capture_on_commit_callbacks, **HTMX)
+    assert "Some of these segments no longer exist." in response.content.decode()
+    assert not Job.objects.exists()
 
 
 def test_form_data_is_kept_as_json():
