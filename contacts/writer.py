@@ -37,6 +37,7 @@ order and do not deadlock.
 import json
 from dataclasses import dataclass, field
 from functools import partial
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -57,7 +58,6 @@ from contacts.services import (
     clean_fields,
     clean_lookup,
     clean_tag_names,
-    contacts_find,
     error_message,
     tags_get_or_create,
 )
@@ -65,9 +65,6 @@ from workspaces.models import Workspace
 
 MATCH_FIELDS = ("email", "external_id")
 CHUNK_ROWS = 1000
-# Bound parameters per statement: PostgreSQL's protocol allows 65,535; SQLite's
-# default limit since 3.32 is 32,766.
-MAX_PARAMS = {"postgresql": 65_000, "sqlite": 32_000}
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 CONTACT_TABLE = Contact._meta.db_table
@@ -76,6 +73,27 @@ TAG_LINK_TABLE = ContactTag._meta.db_table
 # their model default (NULL email and external id, "" for other text, 0 score).
 INSERT_COLUMNS = ["workspace_id", *EDITABLE_FIELDS, "attributes", "created_at", "updated_at"]
 DEFAULTS = {name: Contact._meta.get_field(name).get_default() for name in EDITABLE_FIELDS}
+# How a statement reads rows given as one JSON array: contacts as objects, tag links
+# as [contact id, tag id]. One parameter, so a short statement that parses fast
+# whatever the number of rows; SQLite's "WHERE true" tells its parser that the
+# ON CONFLICT that follows belongs to the INSERT.
+_ROW_TYPES = {name: "integer" if name == "score" else "text" for name in EDITABLE_FIELDS}
+_ROW_TYPES["attributes"] = "jsonb"
+ROW_SOURCE = {
+    "postgresql": "json_to_recordset(%s::json) AS u("
+    + ", ".join(f'"{name}" {kind}' for name, kind in _ROW_TYPES.items())
+    + ")",
+    "sqlite": "(SELECT "
+    + ", ".join(f"json_extract(value, '$.{name}') AS \"{name}\"" for name in _ROW_TYPES)
+    + " FROM json_each(%s)) AS u WHERE true",
+}
+ROW_COLUMNS = ", ".join(f'u."{name}"' for name in [*EDITABLE_FIELDS, "attributes"])
+LINK_SOURCE = {
+    "postgresql": "SELECT (link ->> 0)::bigint, (link ->> 1)::bigint, %s "
+    "FROM json_array_elements(%s::json) AS l(link)",
+    "sqlite": "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), %s "
+    "FROM json_each(%s) WHERE true",
+}
 
 
 @dataclass
@@ -179,7 +197,7 @@ class _Writer:
                 self._reject(index, exc)
         # The stored contacts the batch names, and who holds the other keys it sets:
         # the items are then checked against them as if applied one by one.
-        stored = contacts_find(self.workspace, self.match_on, [c.key for c in candidates])
+        stored = self._stored([c.key for c in candidates])
         self.ids = {key: contact.id for key, contact in stored.items()}
         holders = self._other_key_holders(candidates)
         definitions = attribute_definitions(self.workspace)
@@ -209,7 +227,7 @@ class _Writer:
             for value in touched:
                 other_round[value] = item.round
             if contact is None:
-                contact = stored[item.key] = Contact(workspace=self.workspace)
+                contact = stored[item.key] = SimpleNamespace(id=None, **DEFAULTS, attributes={})
             item.changed = {n for n, v in item.fields.items() if getattr(contact, n) != v}
             for name, value in item.fields.items():
                 setattr(contact, name, value)
@@ -218,6 +236,32 @@ class _Writer:
             item.removed = tuple(sorted(k for k, v in cleaned.items() if v is None))
             accepted.append(item)
         return accepted
+
+    def _stored(self, keys) -> dict[str, SimpleNamespace]:
+        """{key: the stored contact} for the keys that name one: the fields the
+        checks compare items with (plain values: a batch is large)."""
+        columns = ["id", *EDITABLE_FIELDS, "attributes"]
+        quote = connection.ops.quote_name
+        key = f"lower({quote(self.match_on)})"
+        named = (
+            f"{key} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+            if self.postgres
+            else f"{key} IN (SELECT value FROM json_each(%s))"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(CONTACT_TABLE)} "
+                f"WHERE workspace_id = %s AND {named}",
+                [self.workspace.id, json.dumps(sorted(set(keys)))],
+            )
+            rows = cursor.fetchall()
+        stored = {}
+        for row in rows:
+            contact = SimpleNamespace(**dict(zip(columns, row, strict=True)))
+            if isinstance(contact.attributes, str):  # JSON arrives as text
+                contact.attributes = json.loads(contact.attributes)
+            stored[clean_lookup(getattr(contact, self.match_on))] = contact
+        return stored
 
     def _check_shape(self, index: int, raw) -> _Item:
         if not isinstance(raw, dict):
@@ -301,10 +345,9 @@ class _Writer:
         groups: dict[tuple, list[_Item]] = {}
         for item in items:
             groups.setdefault(item.shape, []).append(item)
-        size = min(CHUNK_ROWS, MAX_PARAMS.get(connection.vendor, 999) // len(INSERT_COLUMNS))
         for shape, group in groups.items():
-            for start in range(0, len(group), size):
-                self._write_chunk(shape, group[start : start + size])
+            for start in range(0, len(group), CHUNK_ROWS):
+                self._write_chunk(shape, group[start : start + CHUNK_ROWS])
 
     def _write_chunk(self, shape: tuple, items: list[_Item]) -> None:
         try:
@@ -339,28 +382,26 @@ class _Writer:
 
     def _upsert(self, shape: tuple, items: list[_Item]) -> dict[str, tuple[int, bool]]:
         """Run one statement; {key: (id, created)} of the rows it inserted or changed."""
-        params = []
-        for item in items:
-            values = {**DEFAULTS, **item.fields}
-            params += [self.workspace.id, *(values[name] for name in EDITABLE_FIELDS)]
-            params += [json.dumps(item.attributes), self.db_now, self.db_now]
+        rows = [{**DEFAULTS, **item.fields, "attributes": item.attributes} for item in items]
+        # The rows travel as one JSON parameter: a short statement that parses fast,
+        # whatever the number of rows.
+        source = f"SELECT %s, {ROW_COLUMNS}, %s, %s FROM {ROW_SOURCE[connection.vendor]}"
+        params = [self.workspace.id, self.db_now, self.db_now, json.dumps(rows)]
         with connection.cursor() as cursor:
             if not self.postgres:
                 # SQLite writes one transaction at a time and ids only grow
                 # (AUTOINCREMENT): the rows above today's top id are the new ones.
                 cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CONTACT_TABLE}")
                 top = cursor.fetchone()[0]
-            cursor.execute(self._upsert_sql(shape, len(items)), params)
+            cursor.execute(self._upsert_sql(shape, source), params)
             rows = cursor.fetchall()
         if self.postgres:  # xmax is 0 on a row this statement inserted
             return {clean_lookup(value): (pk, inserted) for pk, value, inserted in rows}
         return {clean_lookup(value): (pk, pk > top) for pk, value in rows}
 
-    def _upsert_sql(self, shape: tuple, count: int) -> str:
+    def _upsert_sql(self, shape: tuple, source: str) -> str:
         given, has_attributes, removed = shape
         quote = connection.ops.quote_name
-        json_param = "%s::jsonb" if self.postgres else "%s"
-        one_row = ", ".join(json_param if c == "attributes" else "%s" for c in INSERT_COLUMNS)
         differs_op = "IS DISTINCT FROM" if self.postgres else "IS NOT"
         sets = [f"{quote(name)} = EXCLUDED.{quote(name)}" for name in given]
         differs = [f"c.{quote(name)} {differs_op} EXCLUDED.{quote(name)}" for name in given]
@@ -374,7 +415,7 @@ class _Writer:
         return (
             f"INSERT INTO {quote(CONTACT_TABLE)} AS c "
             f"({', '.join(quote(c) for c in INSERT_COLUMNS)}) "
-            f"VALUES {', '.join([f'({one_row})'] * count)} "
+            f"{source} "
             f"ON CONFLICT (workspace_id, lower({match})) DO UPDATE SET {', '.join(sets)} "
             f"WHERE {' OR '.join(differs)} RETURNING {returning}"
         )
@@ -414,7 +455,7 @@ class _Writer:
         transaction made the contact meanwhile."""
         missing = {item.key for item in saved if item.contact_id is None}
         if missing:
-            found = contacts_find(self.workspace, self.match_on, list(missing))
+            found = self._stored(missing)
             for item in saved:
                 if item.contact_id is None and item.key in found:
                     item.contact_id = self.ids[item.key] = found[item.key].id
@@ -451,26 +492,14 @@ class _Writer:
 
     def _insert_links(self, links: list[tuple[int, int]]) -> set[tuple[int, int]]:
         table = connection.ops.quote_name(TAG_LINK_TABLE)
-        head = f"INSERT INTO {table} (contact_id, tag_id, created_at) "
-        tail = " ON CONFLICT (contact_id, tag_id) DO NOTHING RETURNING contact_id, tag_id"
-        new = set()
         with connection.cursor() as cursor:
-            if self.postgres:
-                cursor.execute(
-                    f"{head}SELECT l.c, l.t, %s FROM unnest(%s::bigint[], %s::bigint[]) "
-                    f"AS l(c, t){tail}",
-                    [self.db_now, [c for c, _ in links], [t for _, t in links]],
-                )
-                return set(cursor.fetchall())
-            size = MAX_PARAMS["sqlite"] // 3
-            for start in range(0, len(links), size):
-                chunk = links[start : start + size]
-                cursor.execute(
-                    f"{head}VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}{tail}",
-                    [v for c, t in chunk for v in (c, t, self.db_now)],
-                )
-                new |= set(cursor.fetchall())
-        return new
+            cursor.execute(
+                f"INSERT INTO {table} (contact_id, tag_id, created_at) "
+                f"{LINK_SOURCE[connection.vendor]} "
+                "ON CONFLICT (contact_id, tag_id) DO NOTHING RETURNING contact_id, tag_id",
+                [self.db_now, json.dumps(links)],
+            )
+            return {(contact_id, tag_id) for contact_id, tag_id in cursor.fetchall()}
 
     # ------------------------------------------------------------ announcing
 
