@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from contacts import jobs as contact_jobs
 from jobs import runner, tasks
+from tests.e2e.test_segments import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -56,14 +57,6 @@ def background_worker(monkeypatch):
     yield threads
     for thread in threads:
         thread.join(timeout=30)
-
-
-def sign_in(page, base_url):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill("demo")
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/contacts/$"))
 
 
 def unread(page) -> int:
