@@ -101,27 +101,28 @@ def _bulk_run(request, action, data, matching, ids, back):
     job and open the job's page. "How many" is a count that stops at the threshold."""
     threshold = settings.BULK_JOB_THRESHOLD
     kwargs = {"workspace": request.workspace, "data": data, "user": request.user}
-    if matching is not None and selectors.capped_count(matching.queryset, cap=threshold)[1]:
-        query = request.POST.get("query", "")
-        job = contact_jobs.bulk_job_start(action=action, query=query, listing=matching, **kwargs)
-    elif matching is None and len(ids) > threshold:
-        job = contact_jobs.bulk_job_start(action=action, ids=ids, **kwargs)
+    if matching is not None:
+        many = selectors.capped_count(matching.queryset, cap=threshold)[1]
+        source = {"query": request.POST.get("query", ""), "listing": matching}
     else:
-        if matching is None:
-            message = action.run(contact_ids=ids, **kwargs)
-        elif action.run_queryset is not None:
-            message = action.run_queryset(contacts=matching.queryset, **kwargs)
-        else:  # at most `threshold` of them
-            people = matching.queryset.order_by("pk").values_list("pk", flat=True)
-            message = action.run(contact_ids=list(dict.fromkeys(people)), **kwargs)
-        messages.success(request, message)
-        return _go(request, back)
-    messages.info(
-        request,
-        f"“{job.title}” runs in the background: its progress is below, and you will get "
-        "a notification when it is done.",
-    )
-    return _go(request, job.get_absolute_url())
+        many, source = len(ids) > threshold, {"ids": ids}
+    if many:
+        job = contact_jobs.bulk_job_start(action=action, **source, **kwargs)
+        messages.info(
+            request,
+            f"Started in the background: {job.title}. Its progress is below, and you will "
+            "get a notification when it is done.",
+        )
+        return _go(request, job.get_absolute_url())
+    if matching is None:
+        message = action.run(contact_ids=ids, **kwargs)
+    elif action.run_queryset is not None:
+        message = action.run_queryset(contacts=matching.queryset, **kwargs)
+    else:  # at most `threshold` of them
+        people = matching.queryset.order_by("pk").values_list("pk", flat=True)
+        message = action.run(contact_ids=list(dict.fromkeys(people)), **kwargs)
+    messages.success(request, message)
+    return _go(request, back)
 
 
 def _go(request, url: str):

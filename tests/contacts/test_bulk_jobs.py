@@ -72,7 +72,7 @@ def test_tagging_all_that_match_above_the_threshold_is_a_job(
     assert note.title == "Done: Add tag “vip”: all contacts that match country FR"
     assert note.body == "Tagged 23 contacts with “vip”." and note.url == "/contacts/?country=FR"
     page = client_in.get(job.get_absolute_url()).content.decode()
-    assert "runs in the background" in page and "23 of 23" in page
+    assert "Started in the background: Add tag “vip”" in page and "23 of 23" in page
 
 
 def test_adding_all_that_match_to_segments_as_a_job(

@@ -87,7 +87,7 @@ def test_a_large_bulk_action_runs_as_a_job_with_progress_and_a_notification(
     # The job's page: it started in the background.
     expect(page).to_have_url(re.compile(r"/activity/\d+/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Add tag “{tag}”: all contacts")
-    expect(page.locator(".message")).to_contain_text("runs in the background")
+    expect(page.locator(".message")).to_contain_text("Started in the background")
     expect(page.get_by_text("Cancel…")).to_be_visible()
     page.evaluate("window.stayedOnThePage = true")  # gone if the page reloads
 
