@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignSegment
-from contacts.models import Topic
+from contacts.models import Contact, Topic
 from segments import services
 from segments.models import Segment, SegmentChange, SegmentMember, Source
 from tests.factories import ContactFactory, CustomAttributeFactory, TopicFactory
@@ -756,12 +756,20 @@ def test_all_that_match_the_filter_goes_beyond_the_page(client_in, workspace):
     assert segment.member_count == 59
 
 
-def test_all_that_match_is_refused_by_actions_without_it(client_in, workspace):
-    ContactFactory.create_batch(3, workspace=workspace)
+def test_tagging_all_that_match_below_the_threshold_is_done_at_once(client_in, workspace):
+    from jobs.models import Job
+
+    french = ContactFactory.create_batch(3, workspace=workspace, country="FR")
+    other = ContactFactory(workspace=workspace, country="DE")
     response = client_in.post(
-        BULK, {"action": "tag", "all_matching": "1", "query": "", "tag-name": "x"}, **HTMX
+        BULK,
+        {"action": "tag", "all_matching": "1", "query": "country=FR", "tag-name": "x"},
+        **HTMX,
     )
-    assert "works on checked contacts only" in text(response)
+    assert response.status_code in (200, 204, 302)
+    tagged = set(Contact.objects.filter(tags__name="x").values_list("pk", flat=True))
+    assert tagged == {c.pk for c in french} and other.pk not in tagged
+    assert not Job.objects.exists()
 
 
 def test_bulk_add_refuses_filter_segments(client_in, workspace, django_capture_on_commit_callbacks):
