@@ -2,7 +2,7 @@
 segment (save, save as a new segment), and the live preview.
 
 The rule travels as the JSON of conditions.md in one form field, `conditions`: a
-labelled textarea that works without JavaScript, which static/js/builder.js hides
+labelled textarea that works without JavaScript, which static/js/builder/ hides
 and fills from the visual builder. The services validate it; a rule error comes
 back with its JSON path, shown next to the condition it names (by the script) and
 above the textarea (without it)."""
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from segments import builder, selectors, services
+from segments.conditions import Vocabulary
 from segments.views import render_tab
 from workspaces.access import writer_required
 
@@ -222,7 +223,7 @@ def segment_preview(request):
     except ValueError:
         context["rule_error"] = {"path": "", "message": "The rule is not valid JSON."}
     except services.InvalidConditions as exc:
-        context["rule_error"] = {"path": exc.extra.get("path", ""), "message": exc.message}
+        context["rule_error"] = {"path": exc.extra.get("path", ""), "message": exc.words}
     return render(request, "segments/builder/_preview.html", context)
 
 
@@ -236,10 +237,11 @@ class BuilderState:
     def __init__(self):
         self.rule_error = None
         self.preview = None
+        self.vocabulary = None  # the workspace's names, read once for the whole page
 
     def error_from(self, form, exc: services.SegmentError, name_field: str = "name") -> None:
         if isinstance(exc, services.InvalidConditions):
-            self._rule_error(form, exc.extra.get("path", ""), exc.message)
+            self._rule_error(form, exc)
             return
         field = exc.extra.get("field")
         if isinstance(exc, services.DuplicateName) or field == "name":
@@ -247,16 +249,24 @@ class BuilderState:
         form.add_error(field if field in form.fields else None, exc.message)
 
     def preview_for(self, form, workspace, conditions, segment=None) -> None:
+        self.vocabulary = Vocabulary(workspace.pk)
         try:
             self.preview = services.segment_preview(
-                workspace=workspace, conditions=conditions, segment=segment, sample_size=SAMPLE_SIZE
+                workspace=workspace,
+                conditions=conditions,
+                segment=segment,
+                sample_size=SAMPLE_SIZE,
+                vocabulary=self.vocabulary,
             )
         except services.InvalidConditions as exc:
-            self._rule_error(form, exc.extra.get("path", ""), exc.message)
+            self._rule_error(form, exc)
 
-    def _rule_error(self, form, path: str, message: str) -> None:
-        self.rule_error = {"path": path, "message": message}
-        form.add_error("conditions", f"At {path}: {message}" if path else message)
+    def _rule_error(self, form, exc: services.InvalidConditions) -> None:
+        """At its condition, in the builder's words; above the JSON textarea, in the
+        JSON's (whoever reads it there typed the JSON)."""
+        path = exc.extra.get("path", "")
+        self.rule_error = {"path": path, "message": exc.words or exc.message}
+        form.add_error("conditions", f"At {path}: {exc.message}" if path else exc.message)
 
     def context(self, request, form, *, segment) -> dict:
         if form.is_bound:  # what was posted, even when a check refused it
@@ -267,7 +277,9 @@ class BuilderState:
         else:
             rule = segment.conditions if segment is not None else STARTING_RULE
         return {
-            "catalog": builder.catalog(request.workspace, segment=segment),
+            "catalog": builder.catalog(
+                request.workspace, segment=segment, vocabulary=self.vocabulary
+            ),
             "rule": rule,
             "rule_error": self.rule_error,
             "preview": self.preview,

@@ -197,9 +197,11 @@ def manual_segment_choices(workspace: Workspace) -> QuerySet:
 
 def segments_with_usage(workspace: Workspace, ids) -> QuerySet:
     """The workspace's segments with these ids and what uses each (campaign links with
-    their campaign, rules that name it), in three queries."""
-    from campaigns.models import CampaignSegment
+    their campaign, rules that name it), in three queries. Campaign links are reached
+    through the reverse relation: segments imports nothing of campaigns."""
     from segments.models import SegmentDependency
+
+    links = Segment._meta.get_field("campaign_links").related_model
 
     return (
         scoped(Segment, workspace)
@@ -207,7 +209,7 @@ def segments_with_usage(workspace: Workspace, ids) -> QuerySet:
         .prefetch_related(
             Prefetch(
                 "campaign_links",
-                queryset=CampaignSegment.objects.select_related("campaign").order_by("campaign_id"),
+                queryset=links.objects.select_related("campaign").order_by("campaign_id"),
             ),
             Prefetch(
                 "dependents",

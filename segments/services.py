@@ -13,7 +13,7 @@ from contacts.services import clean_lookup, contacts_find
 from segments import membership, pending, rules
 from segments.jsonsql import JsonText
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
-from segments.query import compile_rule, load_catalog
+from segments.query import compile_rule
 from workspaces.models import Workspace
 
 UNSET = object()
@@ -31,6 +31,7 @@ class SegmentError(Exception):
 
 class InvalidConditions(SegmentError):
     code = "invalid_conditions"
+    words = None  # the message as the builder says it (rules.RuleError.words)
 
 
 class DuplicateName(SegmentError):
@@ -52,24 +53,22 @@ class NotManual(SegmentError):
 # ---------------------------------------------------------------- rules
 
 
-def rule_context(workspace: Workspace, self_id: int | None = None) -> rules.RuleContext:
-    graph: dict[int, set[int]] = {
-        pk: set() for pk in Segment.objects.filter(workspace=workspace).values_list("pk", flat=True)
-    }
-    for segment_id, depends_on_id in SegmentDependency.objects.filter(
-        segment__workspace=workspace
-    ).values_list("segment_id", "depends_on_id"):
-        graph[segment_id].add(depends_on_id)
-    return rules.RuleContext(
-        attributes=membership.attribute_types(workspace.pk), segments=graph, self_id=self_id
-    )
-
-
-def conditions_validate(*, workspace: Workspace, conditions, segment: Segment | None = None):
+def conditions_validate(
+    *,
+    workspace: Workspace,
+    conditions,
+    segment: Segment | None = None,
+    vocabulary: rules.Vocabulary | None = None,
+) -> rules.Vocabulary:
+    """Check a rule against the workspace's names; the vocabulary read, to use again."""
+    vocabulary = vocabulary or rules.Vocabulary(workspace.pk)
     try:
-        rules.check(conditions, rule_context(workspace, segment.pk if segment else None))
+        rules.check(conditions, vocabulary, segment_id=segment.pk if segment else None)
     except rules.RuleError as exc:
-        raise InvalidConditions(exc.message, path=exc.path) from None
+        error = InvalidConditions(exc.message, path=exc.path)
+        error.words = exc.words
+        raise error from None
+    return vocabulary
 
 
 def _save_dependencies(segment: Segment) -> None:
@@ -325,8 +324,8 @@ def segment_save_as_list(*, segment: Segment, name: str, created_by=None) -> Seg
 
 
 def _field_expression(workspace: Workspace, field_name: str):
-    context = rule_context(workspace)
-    found = rules.field_type(field_name, context) if isinstance(field_name, str) else None
+    vocabulary = rules.Vocabulary(workspace.pk)
+    found = rules.field_type(field_name, vocabulary) if isinstance(field_name, str) else None
     if found is None:
         raise SegmentError(f"Unknown field '{field_name}'.", field="field")
     canonical, kind = found
@@ -481,12 +480,20 @@ class Preview:
 
 
 def segment_preview(
-    *, workspace: Workspace, conditions, segment: Segment | None = None, sample_size: int = 10
+    *,
+    workspace: Workspace,
+    conditions,
+    segment: Segment | None = None,
+    sample_size: int = 10,
+    vocabulary: rules.Vocabulary | None = None,
 ) -> Preview:
     """How many contacts a rule matches now, a sample, and (for an existing segment)
-    how many would enter and leave. Nothing is saved."""
-    conditions_validate(workspace=workspace, conditions=conditions, segment=segment)
-    rule_q = compile_rule(conditions, catalog=load_catalog(workspace.pk))
+    how many would enter and leave. Nothing is saved. The workspace's names are read
+    once, for the check and the query alike."""
+    vocabulary = conditions_validate(
+        workspace=workspace, conditions=conditions, segment=segment, vocabulary=vocabulary
+    )
+    rule_q = compile_rule(conditions, catalog=vocabulary)
     matching = Contact.objects.filter(workspace=workspace).filter(rule_q)
     preview = Preview(
         count=matching.count(),

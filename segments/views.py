@@ -24,7 +24,6 @@ from contacts import selectors as contact_selectors
 from segments import charts, rules, selectors, services
 from segments.evaluator import Evaluator, snapshot
 from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
-from segments.membership import attribute_types
 from segments.models import Segment
 from workspaces.access import writer_required
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
@@ -615,14 +614,8 @@ def contact_why(request, pk):
     segment = selectors.segment_get(request.workspace, int(raw))
     explanation = None
     if segment.is_filter and segment.conditions:
-        names = dict(scoped(Segment, request.workspace).values_list("pk", "name"))
-        evaluator = Evaluator(
-            attributes=attribute_types(request.workspace.pk),
-            now=timezone.now(),
-            segment_names=names,
-        )
-        reads = rules.reads(segment.conditions)
-        snap = snapshot(contact, event_names=reads.event_names)
+        evaluator = Evaluator(vocabulary=rules.Vocabulary(request.workspace.pk), now=timezone.now())
+        snap = snapshot(contact, reads=rules.reads(segment.conditions))
         explanation = evaluator.explain(segment.conditions, snap)
     context = {
         "contact": contact,

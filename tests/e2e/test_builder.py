@@ -10,9 +10,11 @@ import pytest
 from django.utils.text import slugify
 from playwright.sync_api import expect
 
+from campaigns.conditions import ACTIVITIES
 from campaigns.models import Campaign
 from contacts.demo_data import demo_workspace
 from segments import rules, services
+from segments.conditions.device import DEVICES
 from segments.defaults import DEFAULT_SEGMENTS
 from segments.models import Segment
 from tests.e2e.conftest import SCREENSHOTS
@@ -217,7 +219,7 @@ def test_errors_show_at_the_condition_they_concern(page, base_url, screenshot):
     expect(nested.locator("[data-node-error]")).to_have_text("Enter a value.")
     expect(nested).to_have_class(re.compile("has-error"))
     expect(page.locator(".b-cond.has-error")).to_have_count(1)
-    expect(page.locator(".preview-error")).to_contain_text("'gt' needs a number.")
+    expect(page.locator(".preview-error")).to_contain_text("“is greater than” needs a number.")
     screenshot("builder-live-error")
 
     # Saving anyway: the server refuses and the page opens with the error at its place.
@@ -362,11 +364,11 @@ def everything(workspace) -> dict:
         for op in sorted(rules.OPERATORS[kind])
     ]
     where = [property_condition(op) for op in sorted(rules.PROPERTY_OPS)]
-    devices = [{"device": d, "op": op} for d in sorted(rules.DEVICES) for op in ("has", "has_not")]
+    devices = [{"device": d, "op": op} for d in sorted(DEVICES) for op in ("has", "has_not")]
     campaigns = [
         {"campaign": target, "activity": activity, "op": "has"}
         for target in ("*", campaign.pk)
-        for activity in sorted(rules.ACTIVITIES)
+        for activity in sorted(ACTIVITIES)
     ]
     return {
         "all": [

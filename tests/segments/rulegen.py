@@ -128,19 +128,32 @@ def property_condition():
     )
 
 
+def window(now):
+    """A time window of an event or campaign condition (conditions.md), or none: its
+    dates drawn from the same days and hours as the events and deliveries, so that
+    they often fall on a boundary."""
+    return st.one_of(
+        st.just({}),
+        small_days.map(lambda days: {"within_days": days}),
+        iso(now).map(lambda moment: {"after": moment}),
+        iso(now).map(lambda moment: {"before": moment}),
+        st.builds(lambda a, b: {"between": _ordered(a, b)}, moments(now), moments(now)),
+    )
+
+
 def event_condition(now):
     return st.builds(
-        lambda name, op, count, within, where: {
+        lambda name, op, count, when, where: {
             "event": name,
             "op": op,
             "count": count,
-            **({"within_days": within} if within else {}),
+            **when,
             **({"where": where} if where else {}),
         },
         st.sampled_from(EVENTS),
         st.sampled_from(["at_least", "at_most", "exactly"]),
         st.integers(0, 3),
-        st.one_of(st.none(), small_days),
+        window(now),
         st.lists(property_condition(), max_size=2),
     )
 
@@ -175,16 +188,11 @@ def conditions(now, segment_ids, campaign_ids):
             st.sampled_from(["in", "not_in"]),
         ),
         st.builds(
-            lambda c, a, op, within: {
-                "campaign": c,
-                "activity": a,
-                "op": op,
-                **({"within_days": within} if within else {}),
-            },
+            lambda c, a, op, when: {"campaign": c, "activity": a, "op": op, **when},
             st.sampled_from([*campaign_ids, "*"]),
             st.sampled_from(["sent", "opened", "clicked"]),
             st.sampled_from(["has", "has_not"]),
-            st.one_of(st.none(), small_days),
+            window(now),
         ),
     )
 

@@ -1,10 +1,11 @@
 """The SQL compiler and the Python evaluator agree on random rules and contacts.
 
 The evaluator is the readable statement of conditions.md; the compiler is what runs.
-Hypothesis draws rules of every condition kind and operator, nested up to the
-limits, and contacts with missing, empty, mixed-case and wrongly typed values; for
-each rule the contacts the database selects must be exactly those the evaluator
-accepts. Runs on SQLite and on PostgreSQL (DATABASE_URL).
+Hypothesis draws rules of every condition kind and operator (time windows of events
+and campaign activity included), nested up to the limits, and contacts with missing,
+empty, mixed-case and wrongly typed values; for each rule the contacts the database
+selects must be exactly those the evaluator accepts (and explains). Runs on SQLite
+and on PostgreSQL (DATABASE_URL).
 """
 
 from datetime import timedelta
@@ -17,8 +18,8 @@ from hypothesis import strategies as st
 
 from campaigns.models import Campaign, Delivery
 from contacts.models import Contact, ContactTag, CustomAttribute, Device, Event, Tag
+from segments.conditions import Vocabulary
 from segments.evaluator import Evaluator, snapshot
-from segments.membership import attribute_types
 from segments.models import Segment, SegmentMember
 from segments.query import compile_rule, load_catalog
 from tests.factories import WorkspaceFactory
@@ -85,17 +86,18 @@ def _create_contact(workspace, index, data, tags, manual, campaigns):
 
 
 def assert_agree(workspace, doc, snapshots):
-    attributes = attribute_types(workspace.pk)
     selected = set(
         Contact.objects.filter(workspace=workspace)
         .filter(compile_rule(doc, catalog=load_catalog(workspace.pk), now=NOW))
         .values_list("pk", flat=True)
     )
-    evaluator = Evaluator(attributes=attributes, now=NOW)
-    expected = {pk for pk, snap in snapshots.items() if evaluator.matches(doc, snap)}
+    # The explanation "why" shows (words included) is the evaluator's verdict.
+    evaluator = Evaluator(vocabulary=Vocabulary(workspace.pk), now=NOW)
+    expected = {pk for pk, snap in snapshots.items() if evaluator.explain(doc, snap).result}
     assert selected == expected, (
         f"rule {doc}: SQL only {selected - expected}, Python only {expected - selected}"
     )
+    assert expected == {pk for pk, snap in snapshots.items() if evaluator.matches(doc, snap)}
 
 
 def snapshots_of(workspace):

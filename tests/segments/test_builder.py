@@ -341,7 +341,7 @@ def test_preview_of_a_new_rule_shows_a_sample_of_ten(client_in, workspace):
         (
             {"all": [{"tag": "a", "op": "has"}, {"any": [{"field": "score", "op": "gt"}]}]},
             "all[1].any[0]",
-            "&#x27;gt&#x27; needs a number.",
+            "“is greater than” needs a number.",
         ),
         ({"any": []}, "any", "A group needs at least one condition."),
         ("nope", "", "The rule is not valid JSON."),

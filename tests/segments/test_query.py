@@ -1,12 +1,13 @@
 """Every operator and condition kind of conditions.md, compiled to SQL, against
 hand-written expectations, including the semantics that are easy to get wrong."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
+from contacts.attributes import format_moment
 from contacts.models import Contact, ContactTag, CustomAttribute, Device, Event, Tag
 from segments.models import Segment, SegmentMember
 from segments.query import compile_rule, load_catalog
@@ -316,3 +317,71 @@ def test_tag_conditions_of_a_group_combine(people):
         "eve",
     ]
     assert who(ws, has_not("*"), has_not("vip")) == ["cid", "dee", "eve"]
+
+
+# ---------------------------------------------------------------- time windows
+
+
+def at(days: int, *, day: bool = False) -> str:
+    """NOW minus `days` as the ISO text of a moment, or (day) of that day alone."""
+    moment = NOW - timedelta(days=days)
+    return moment.date().isoformat() if day else format_moment(moment)
+
+
+def test_event_windows_after_before_between(people):
+    ws, *_ = people
+    # ann purchased 1, 10 and 45 days ago; bob 5 days ago.
+    purchase = lambda n, **window: {"event": "purchase", "op": "at_least", "count": n, **window}  # noqa: E731
+    # `after` is on or after: a moment counts itself, a date its whole day.
+    assert who(ws, purchase(2, after=at(10))) == ["ann"]
+    assert who(ws, purchase(3, after=at(10))) == []
+    assert who(ws, purchase(1, after=at(5))) == ["ann", "bob"]
+    assert who(ws, purchase(2, after=at(10, day=True))) == ["ann"]
+    assert who(ws, purchase(1, after=at(0, day=True))) == []
+    # `before` is strictly before: the moment itself and the whole day are out.
+    assert who(ws, purchase(1, before=at(45))) == []
+    assert who(ws, purchase(1, before=at(44))) == ["ann"]
+    assert who(ws, purchase(2, before=at(10, day=True))) == []
+    assert who(ws, purchase(1, before=at(9, day=True))) == ["ann"]
+    # `between` includes both ends: moments, and whole days.
+    assert who(ws, purchase(2, between=[at(45), at(10)])) == ["ann"]
+    assert who(ws, purchase(1, between=[at(44), at(11)])) == []
+    assert who(ws, purchase(1, between=[at(10, day=True), at(10, day=True)])) == ["ann"]
+    assert who(ws, purchase(1, between=[at(6, day=True), at(2, day=True)])) == ["bob"]
+    # "Never did it in that time" includes the contacts without any event.
+    never = {"event": "purchase", "op": "at_most", "count": 0, "between": [at(6), at(2)]}
+    assert who(ws, never) == ["ann", "cid", "dee", "eve"]
+    # A null window is no window.
+    assert who(ws, purchase(3, within_days=None)) == ["ann"]
+
+
+def test_campaign_activity_windows(people):
+    ws, _, campaign = people
+    # ann was sent Launch 3 days ago and opened it 2 days ago; bob was sent it 60 days ago.
+    sent = {"campaign": campaign.pk, "activity": "sent", "op": "has"}
+    assert who(ws, {**sent, "before": at(30)}) == ["bob"]
+    assert who(ws, {**sent, "after": at(3)}) == ["ann"]
+    assert who(ws, {**sent, "after": at(2)}) == []
+    assert who(ws, {**sent, "between": [at(60, day=True), at(3, day=True)]}) == ["ann", "bob"]
+    opened = {"campaign": "*", "activity": "opened", "op": "has"}
+    assert who(ws, {**opened, "between": [at(2, day=True), at(2, day=True)]}) == ["ann"]
+    assert who(ws, {**opened, "before": at(2)}) == []
+    assert who(ws, {**opened, "op": "has_not", "after": at(2)}) == ["bob", "cid", "dee", "eve"]
+
+
+def test_a_date_alone_is_a_whole_day_of_the_sites_time_zone(settings):
+    ws = WorkspaceFactory()
+    late = Contact.objects.create(workspace=ws, email="late@example.com")
+    # 23:30 UTC on 1 May is already 2 May in Berlin.
+    Event.objects.create(
+        workspace=ws,
+        contact=late,
+        name="purchase",
+        occurred_at=datetime(2024, 5, 1, 23, 30, tzinfo=UTC),
+    )
+    rule = {"event": "purchase", "op": "at_least", "count": 1, "after": "2024-05-02"}
+    assert who(ws, rule) == []
+    settings.TIME_ZONE = "Europe/Berlin"
+    assert who(ws, rule) == ["late"]
+    assert who(ws, {**rule, "after": None, "between": ["2024-05-02", "2024-05-02"]}) == ["late"]
+    assert who(ws, {**rule, "after": None, "before": "2024-05-02"}) == []

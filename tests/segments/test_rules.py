@@ -2,17 +2,20 @@
 
 import pytest
 
-from segments.rules import RuleContext, RuleError, check, reads
+from segments.conditions.field import Attribute
+from segments.conditions.segment import SegmentName
+from segments.rules import RuleError, Vocabulary, check, reads
 
-CONTEXT = RuleContext(
-    attributes={"plan": ("plan", "text"), "seats": ("seats", "number")},
-    segments={12: set(), 13: {12}, 14: {13}},
+CONTEXT = Vocabulary(
+    attributes={"plan": Attribute("plan", "text"), "seats": Attribute("seats", "number")},
+    segments={12: SegmentName("VIP"), 13: SegmentName("Germans"), 14: SegmentName("Berlin")},
+    dependencies={13: {12}, 14: {13}},
 )
 
 
-def error_of(doc, context=CONTEXT) -> RuleError:
+def error_of(doc, context=CONTEXT, segment_id=None) -> RuleError:
     with pytest.raises(RuleError) as caught:
-        check(doc, context)
+        check(doc, context, segment_id=segment_id)
     return caught.value
 
 
@@ -107,15 +110,18 @@ def test_empty_group_and_non_group_root_are_refused():
 
 
 def test_a_segment_may_not_depend_on_itself_directly_or_through_others():
-    self_ref = RuleContext(segments=CONTEXT.segments, self_id=12)
-    assert "itself" in error_of({"all": [{"segment": 12, "op": "in"}]}, self_ref).message
-    # 14 names 13, which names 12: 12 naming 14 closes the loop.
-    error = error_of({"all": [{"tag": "a", "op": "has"}, {"segment": 14, "op": "in"}]}, self_ref)
-    assert error.path == "all[1]"
-    assert "depend on itself" in error.message
-    check(
-        {"all": [{"segment": 12, "op": "in"}]}, RuleContext(segments=CONTEXT.segments, self_id=14)
+    error = error_of({"all": [{"segment": 12, "op": "in"}]}, segment_id=12)
+    assert error.message == "“VIP” cannot depend on itself."
+    # 14 names 13, which names 12: 12 naming 14 closes the loop. Named, not numbered.
+    error = error_of(
+        {"all": [{"tag": "a", "op": "has"}, {"segment": 14, "op": "in"}]}, segment_id=12
     )
+    assert error.path == "all[1]"
+    assert error.message == (
+        "“Berlin” already uses “VIP”, so “VIP” cannot use “Berlin”: "
+        "a segment cannot depend on itself."
+    )
+    check({"all": [{"segment": 12, "op": "in"}]}, CONTEXT, segment_id=14)
 
 
 def test_reads_lists_what_a_rule_looks_at():

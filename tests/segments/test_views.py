@@ -634,7 +634,7 @@ def test_why_explains_each_condition_with_the_contacts_value(
     fragment = text(client_in.get(url, {"segment": segment.pk}, **HTMX))
     assert "<html" not in fragment and "In this segment" in fragment
     assert fragment.count("✓") == 4 and fragment.count("✗") == 1
-    assert "language eq fr" in fragment and "the contact&#x27;s value: &#x27;de&#x27;" in fragment
+    assert "Language is fr" in fragment and "the contact&#x27;s value: &#x27;de&#x27;" in fragment
     page = text(client_in.get(url, {"segment": segment.pk}))
     assert "<html" in page and "Back to" in page
 
