@@ -155,6 +155,12 @@ class FieldKind(Kind):
                     "kind": "field",
                     "controls": [{"type": "field"}],
                     "new": {"field": "email", "op": "eq", "value": ""},
+                    "notes": [
+                        {
+                            "when": {"op": sorted(values.NEGATIVE_OPS)},
+                            "text": "Also matches contacts with no {field}.",
+                        }
+                    ],
                 }
             ],
             "fields": field_list(vocabulary),

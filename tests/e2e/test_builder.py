@@ -389,6 +389,16 @@ def everything(workspace) -> dict:
                 "where": [{"property": "amount", "op": "eq", "value": 12.5}],
             },
             {"event": "login", "op": "at_most", "count": 0},
+            # Time windows (conditions.md): after, before, between, beside within_days.
+            {"event": "login", "op": "at_least", "count": 1, "after": "2024-05-01"},
+            {"event": "login", "op": "at_most", "count": 0, "before": "2024-05-01T09:00:00Z"},
+            {
+                "event": "purchase",
+                "op": "exactly",
+                "count": 1,
+                "between": ["2024-05-01", "2024-05-31T23:00:00+02:00"],
+                "where": [{"property": "amount", "op": "gt", "value": 10}],
+            },
             {"event": "signup", "op": "at_least", "count": 1, "within_days": None, "where": []},
             {
                 "event": "page_view",
@@ -411,6 +421,13 @@ def everything(workspace) -> dict:
             {"segment": other.pk, "op": "not_in"},
             *campaigns,
             {"campaign": campaign.pk, "activity": "clicked", "op": "has_not", "within_days": 30},
+            {
+                "campaign": "*",
+                "activity": "opened",
+                "op": "has",
+                "between": ["2024-01-01", "2024-03-31"],
+            },
+            {"campaign": campaign.pk, "activity": "sent", "op": "has_not", "after": "2024-06-01"},
             # As deep as groups go: five levels, the root counting as the first.
             {"any": [{"all": [{"any": [{"all": [{"tag": "newsletter", "op": "has"}]}]}]}]},
         ]
@@ -481,6 +498,20 @@ def test_every_category_and_operator_is_drawn_with_its_own_controls(page, base_u
     expect(exists.locator("input")).to_have_count(0)
     page_view = page.locator(".b-cond[data-category=page_view]").first
     expect(page_view.get_by_label("URL", exact=True)).to_have_value("/docs")
+    # Time windows: a menu, then the days, one date or two.
+    chosen = page.locator("[data-role=window]").evaluate_all(
+        "menus => menus.map(m => m.selectedOptions[0].textContent)"
+    )
+    assert set(chosen) == {"at any time", "in the last", "on or after", "before", "between"}
+    windowed = page.locator(".b-cond[data-category=event]").filter(
+        has=page.locator("[data-role=window] option:checked", has_text="between")
+    )
+    expect(windowed.get_by_label("From", exact=True)).to_have_value("2024-05-01")
+    expect(windowed.get_by_label("To", exact=True)).to_have_value("2024-05-31T23:00:00+02:00")
+    days = page.locator(".b-cond[data-category=campaign]").filter(
+        has=page.locator("[data-role=window] option:checked", has_text="in the last")
+    )
+    expect(days.get_by_label("Number of days")).to_have_value("30")
     depth = page.locator(".b-group").evaluate_all(
         "groups => Math.max(...groups.map(g => { let d = 0; "
         "for (let n = g; n; n = n.parentElement) if (n.classList.contains('b-group')) d++; "

@@ -75,7 +75,8 @@ def test_pages_have_no_inline_script_or_style(client_in, workspace):
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert "src=" in tag or 'type="application/json"' in tag, tag
         assert " style=" not in page
-        assert "js/builder.js" in page and "Sortable.min.js" in page and "css/builder.css" in page
+        assert '<script type="module" src="/static/js/builder/main.js">' in page
+        assert "Sortable.min.js" in page and "css/builder.css" in page
 
 
 def test_creating_a_segment_saves_the_rule_as_posted(client_in, workspace, user):
