@@ -74,10 +74,12 @@ def walk_conditions(doc):
 # ---------------------------------------------------------------- validation
 
 
-def validate(doc, workspace_id: int, *, segment_id: int | None = None) -> Vocabulary:
+def validate(
+    doc, workspace_id: int, *, segment_id: int | None = None, vocabulary: Vocabulary | None = None
+) -> Vocabulary:
     """Check `doc` against the workspace's names; the vocabulary it read, for the next
     step (compiling the rule) to use again."""
-    vocabulary = Vocabulary(workspace_id)
+    vocabulary = vocabulary or Vocabulary(workspace_id)
     check(doc, vocabulary, segment_id=segment_id)
     return vocabulary
 

@@ -61,14 +61,17 @@ def conditions_validate(
     vocabulary: rules.Vocabulary | None = None,
 ) -> rules.Vocabulary:
     """Check a rule against the workspace's names; the vocabulary read, to use again."""
-    vocabulary = vocabulary or rules.Vocabulary(workspace.pk)
     try:
-        rules.check(conditions, vocabulary, segment_id=segment.pk if segment else None)
+        return rules.validate(
+            conditions,
+            workspace.pk,
+            segment_id=segment.pk if segment else None,
+            vocabulary=vocabulary,
+        )
     except rules.RuleError as exc:
         error = InvalidConditions(exc.message, path=exc.path)
         error.words = exc.words
         raise error from None
-    return vocabulary
 
 
 def _save_dependencies(segment: Segment) -> None:

@@ -47,6 +47,7 @@ class Operator:
     label: str  # in the builder's menu, and in the words of "why"
     shape: str  # what its value looks like: none, single, list, range or days
     spoken: str = ""  # the words with the value, when the label alone does not fit
+    unit: str = ""  # what follows a number of days in the builder ("days ago")
 
 
 # Every operator: its label and the shape of its value. Where types call one operator
@@ -76,10 +77,11 @@ _OPERATORS = {
     "exists": ("exists", NONE),
     "not_exists": ("does not exist", NONE),
 }
-# What "why" says where the label alone does not fit around the value.
+# Where the label alone does not fit around the value: what "why" says, and the
+# word after the number of days in the builder.
 _SPOKEN = {
-    "within_last_days": "is within the last {} days",
-    "more_than_days_ago": "is more than {} days ago",
+    "within_last_days": ("is within the last {} days", "days"),
+    "more_than_days_ago": ("is more than {} days ago", "days ago"),
 }
 # The operators of each type (conditions.md), in the order of the builder's menu.
 _ORDER = {
@@ -92,7 +94,7 @@ _ORDER = {
 
 def _operator(kind: str, op: str) -> Operator:
     label, shape = _OPERATORS.get(f"{kind}:{op}") or _OPERATORS[op]
-    return Operator(op, label, shape, _SPOKEN.get(op, ""))
+    return Operator(op, label, shape, *_SPOKEN.get(op, ()))
 
 
 TYPES: dict[str, tuple[Operator, ...]] = {
@@ -152,7 +154,15 @@ def label(value_type: str, op: str) -> str:
 
 
 def menu(value_type: str) -> list[dict]:
-    return [{"value": o.value, "label": o.label, "shape": o.shape} for o in TYPES[value_type]]
+    return [
+        {
+            "value": o.value,
+            "label": o.label,
+            "shape": o.shape,
+            **({"unit": o.unit} if o.unit else {}),
+        }
+        for o in TYPES[value_type]
+    ]
 
 
 def property_menu() -> list[dict]:

@@ -23,6 +23,7 @@ from tests.factories import ContactFactory, EventFactory, TagFactory
 ROOT = Path(__file__).resolve().parents[2]
 JS_TESTS = ROOT / "static" / "js" / "builder" / "tests"
 FIXTURE = JS_TESTS / "fixtures" / "catalog.json"
+UPDATE = f"run with KITH_WRITE_BUILDER_CATALOG=1 to update {FIXTURE.relative_to(ROOT)}"
 # What the catalog holds whatever the workspace (the rest lists its names).
 STRUCTURE = [
     "kinds",
@@ -85,14 +86,17 @@ def test_the_builders_javascript_passes_its_node_tests(workspace, tmp_path):
 
 
 def test_the_node_tests_copy_of_the_catalog_is_what_the_server_renders(workspace):
-    """Names and ids differ from one database to the next; the structure may not."""
-    kept = json.loads(FIXTURE.read_text())
+    """Names and ids differ from one database to the next; the structure may not.
+    KITH_WRITE_BUILDER_CATALOG=1 writes today's catalog there."""
     today = json.loads(json.dumps(builder_catalog(workspace)))  # as the page gets it
+    if os.environ.get("KITH_WRITE_BUILDER_CATALOG"):
+        FIXTURE.write_text(json.dumps(today, indent=1, ensure_ascii=False) + "\n")
+    kept = json.loads(FIXTURE.read_text())
     for key in STRUCTURE:
-        assert kept[key] == today[key], f"{key}: update {FIXTURE.relative_to(ROOT)}"
+        assert kept[key] == today[key], f"{key}: {UPDATE}"
 
     def shape(catalog):
         controls = lambda c: [(s["type"], s.get("key"), s.get("role")) for s in c["controls"]]  # noqa: E731
         return [(c["value"], c["kind"], controls(c)) for c in catalog["categories"]]
 
-    assert shape(kept) == shape(today), f"categories: update {FIXTURE.relative_to(ROOT)}"
+    assert shape(kept) == shape(today), f"categories: {UPDATE}"

@@ -451,7 +451,8 @@ export class Builder {
       add.addEventListener("click", () => {
         const numeric = hints.length && hints[0].numeric;
         if (!Array.isArray(cond.where)) cond.where = [];
-        const item = { property: hints.length ? hints[0].key : "", op: "eq", value: numeric ? null : "" };
+        const op = this.catalog.propertyOperators()[0].value; // "is": text or number
+        const item = { property: hints.length ? hints[0].key : "", op, value: numeric ? null : "" };
         this.compareAs.set(item, numeric ? "number" : "text");
         cond.where.push(item);
         this.redrawWhere(el);

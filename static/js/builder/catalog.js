@@ -6,11 +6,12 @@
 
 import { copy, has, isObject } from "./rule.js";
 
-/* Categories that are a kind seen a particular way (a page view is an event with one
-   URL filter) say which matcher recognises their conditions. */
+/* Categories that are a kind seen a particular way say which matcher recognises
+   their conditions: a page view is the event its new condition names, with one filter
+   on the property that one filters on (the URL). */
 const MATCHERS = {
-  page_view(node, catalog) {
-    return node.event === "page_view" && catalog.isUrlFilter(node.where);
+  page_view(node, catalog, category) {
+    return node.event === category.new.event && catalog.isUrlFilter(node.where, category);
   },
 };
 
@@ -81,16 +82,19 @@ export class Catalog {
       if (!fine) return "raw";
     }
     const mine = this.categories.filter((c) => c.kind === kind);
-    const special = mine.find((c) => c.match && MATCHERS[c.match] && MATCHERS[c.match](node, this));
+    const special = mine.find((c) => c.match && MATCHERS[c.match] && MATCHERS[c.match](node, this, c));
     if (special) return special.value;
     const plain = mine.find((c) => !c.match);
     return plain ? plain.value : "raw";
   }
 
-  isUrlFilter(where) {
+  /* One filter on the page view category's property (the URL), compared as text. */
+  isUrlFilter(where, category) {
+    const pageView = category || this.categories.find((c) => c.match === "page_view");
     const ops = this.list("url_operators");
-    return Array.isArray(where) && where.length === 1 && isObject(where[0]) &&
-      where[0].property === "url" && ops.indexOf(where[0].op) >= 0 && typeof where[0].value === "string";
+    return Array.isArray(where) && where.length === 1 && isObject(where[0]) && Boolean(pageView) &&
+      where[0].property === pageView.new.where[0].property && ops.indexOf(where[0].op) >= 0 &&
+      typeof where[0].value === "string";
   }
 
   fieldInfo(name) {
@@ -101,6 +105,12 @@ export class Catalog {
   fieldType(name) {
     const info = this.fieldInfo(name);
     return info ? info.type : "text";
+  }
+
+  /* The word after a number of days ("days", "days ago"). */
+  unitOf(type, op) {
+    const found = ((this.raw.operators || {})[type] || []).find((o) => o.value === op);
+    return (found && found.unit) || "days";
   }
 
   /* The operators of a value type, as menu options. */

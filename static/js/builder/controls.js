@@ -173,7 +173,7 @@ export function valueInputs(b, holder, key, op, type) {
   if (shape === "list") return [chips(b, holder, key)];
   if (shape === "days") {
     const days = numberInput(b, holder, key, null, "Number of days", { min: 1, step: 1, placeholder: "days" });
-    return [days, h("span", { className: "b-word", text: op === "more_than_days_ago" ? "days ago" : "days" })];
+    return [days, h("span", { className: "b-word", text: b.catalog.unitOf(type, op) })];
   }
   if (shape === "range") {
     if (!Array.isArray(holder[key])) holder[key] = [null, null];

@@ -61,3 +61,8 @@ test("notes under a condition", () => {
   assert.equal(catalog.note("event", { event: "x", op: "at_most", count: 0, after: "2024-05-01" }), "Matches contacts who never did this in that time.");
   assert.equal(catalog.note("event", { event: "x", op: "at_most", count: 1 }), "");
 });
+
+test("the word after a number of days comes with the operator", () => {
+  assert.equal(catalog.unitOf("date", "within_last_days"), "days");
+  assert.equal(catalog.unitOf("date", "more_than_days_ago"), "days ago");
+});
