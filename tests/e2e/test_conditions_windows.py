@@ -51,8 +51,11 @@ def test_build_an_event_condition_with_a_between_window_and_read_why(page, base_
     expect(first.get_by_label("How often")).to_have_value(re.compile("at_least"))
     first.get_by_label("Number of times").fill("1")
     first.get_by_label("When").select_option(label="between")
+    # Until both dates are there, the condition says so (the server: "“between” needs…").
+    expect(first.locator("[data-node-error]")).to_have_text("Enter both values.")
     first.get_by_label("From", exact=True).fill("2024-05-01")
     first.get_by_label("To", exact=True).fill("2024-05-31")
+    expect(page.locator(".b-cond.has-error")).to_have_count(0)
     expected = {
         "all": [
             {"event": EVENT, "op": "at_least", "count": 1, "between": ["2024-05-01", "2024-05-31"]}

@@ -669,19 +669,27 @@ export class Builder {
   /* The server says what is wrong in the builder's words; while nothing is typed in
      the value it concerns, say that instead. */
   humanize(node, message) {
+    if (!/needs/.test(message)) return message;
     const item = this.rowItems.get(node);
     const data = this.data.get(node);
-    let op = null;
+    let shape = null;
     let value;
     if (item) {
-      op = item.op;
+      shape = this.catalog.shapeOf(item.op);
       value = item.value;
     } else if (data && data.category === "field") {
-      op = data.cond.op;
+      shape = this.catalog.shapeOf(data.cond.op);
       value = data.cond.value;
+    } else if (data && isObject(data.cond)) {
+      // A time window the message names ("“between” needs two dates").
+      const key = this.catalog.windowOf(data.cond);
+      const spec = key && this.catalog.window(key);
+      if (spec && message.indexOf("\u201c" + spec.label + "\u201d") >= 0) {
+        shape = spec.shape;
+        value = data.cond[key];
+      }
     }
-    const empty = op !== null && /needs/.test(message) ? emptyMessage(this.catalog.shapeOf(op), value) : null;
-    return empty || message;
+    return (shape && emptyMessage(shape, value)) || message;
   }
 
   showError(path, message, scroll) {
