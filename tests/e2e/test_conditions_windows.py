@@ -31,6 +31,16 @@ def contact_with_events(workspace, name: str, *days: datetime) -> Contact:
     return contact
 
 
+def expect_why(scope, verdict: str, actual: str, mark: str) -> None:
+    """The explanation shown in `scope`: its verdict, and its one condition in words
+    with what the contact did and whether it holds."""
+    expect(scope.locator(".why-verdict")).to_contain_text(verdict)
+    line = scope.locator(".why-root .why-node:not(:has(.why-tree))")
+    expect(line.locator(".why-words")).to_have_text(WORDS)
+    expect(line.locator(".why-actual")).to_have_text(actual)
+    expect(line.locator(".why-mark")).to_have_text(mark)
+
+
 def test_build_an_event_condition_with_a_between_window_and_read_why(page, base_url, screenshot):
     workspace = demo_workspace()
     # 31 May at 23:30 is still May (a date alone is the whole day); 1 June is not.
@@ -78,21 +88,11 @@ def test_build_an_event_condition_with_a_between_window_and_read_why(page, base_
     row = section.locator(".membership-row", has=page.get_by_role("link", name="May webinar"))
     expect(row.locator(".type-badge")).to_have_text("Filter")
     row.get_by_text("Why are they in it?").click()
-    why = row.locator(".why-root")
-    expect(why).to_be_visible()
-    expect(row.locator(".why-verdict")).to_contain_text("In this segment")
-    line = why.locator(".why-node:not(:has(.why-tree))")
-    expect(line.locator(".why-words")).to_have_text(WORDS)
-    expect(line.locator(".why-actual")).to_have_text("the contact did it 1 time")
-    expect(line.locator(".why-mark")).to_have_text("✓")
+    expect_why(row, "In this segment", "the contact did it 1 time", "✓")
     screenshot("window-why")
 
     # Someone whose event falls outside the window: not in it, and why not.
     why_url = reverse("segments:contact_why", args=[oscar.pk])
     page.goto(f"{base_url}{why_url}?segment={segment.pk}")
-    expect(page.locator(".why-verdict")).to_contain_text("Not in this segment")
-    line = page.locator(".why-root .why-node:not(:has(.why-tree))")
-    expect(line.locator(".why-words")).to_have_text(WORDS)
-    expect(line.locator(".why-actual")).to_have_text("the contact never did in that time")
-    expect(line.locator(".why-mark")).to_have_text("✗")
+    expect_why(page, "Not in this segment", "the contact never did in that time", "✗")
     assert page.errors == [], f"Errors in the browser console: {page.errors}"
