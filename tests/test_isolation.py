@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from campaigns.models import Campaign, CampaignSegment
 from contacts.models import Contact, ContactTag, CustomAttribute, Event, Tag, Topic
@@ -18,55 +17,11 @@ from jobs.models import Job
 from segments import services as segment_services
 from segments.models import Segment, SegmentMember
 from tests.factories import ContactFactory, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.routes import OBJECT_OF, PUBLIC, api_routes, url_patterns
 from workspaces.models import ApiKey, Membership, Notification, Role
 from workspaces.services import api_key_create, notification_create
 
 SECRET = "acmesecret"  # in every name of the victim's data: must never show elsewhere
-# Which object of the victim's workspace a URL's <pk> names, by URL name.
-OBJECT_OF = {
-    "contacts:detail": "contact",
-    "contacts:edit": "contact",
-    "contacts:delete": "contact",
-    "contacts:tags_add": "contact",
-    "contacts:tags_remove": "contact",
-    "workspaces:notification_read": "notification",
-    "workspaces:member_role": "membership",
-    "workspaces:member_remove": "membership",
-    "workspaces:attribute_edit": "attribute",
-    "workspaces:attribute_delete": "attribute",
-    "workspaces:tag_rename": "tag",
-    "workspaces:tag_delete": "tag",
-    "workspaces:topic_delete": "topic",
-    "workspaces:api_key_revoke": "api_key",
-    "segments:detail": "segment",
-    "segments:members_add": "segment",
-    "segments:members_remove": "segment",
-    "segments:usage": "segment",
-    "segments:history": "segment",
-    "segments:settings": "segment",
-    "segments:clone": "segment",
-    "segments:save_as_list": "segment",
-    "segments:archive": "segment",
-    "segments:delete": "segment",
-    "segments:contact_segments": "contact",
-    "segments:contact_add": "contact",
-    "segments:contact_remove": "contact",
-    "segments:contact_why": "contact",
-    "segments:conditions": "segment",
-    "jobs:detail": "job",
-    "jobs:progress": "job",
-    "jobs:cancel": "job",
-    "jobs:download": "job",
-}
-# Pages for people who are not signed in (Django's own sign-in and password reset).
-PUBLIC = {
-    "login",
-    "logout",
-    "password_reset",
-    "password_reset_done",
-    "password_reset_confirm",
-    "password_reset_complete",
-}
 # Posts a viewer may make: to sign out, to change their own password, to switch
 # workspace, to read their notifications.
 VIEWER_MAY_POST = {
@@ -93,19 +48,6 @@ FORM = {
 }
 
 pytestmark = pytest.mark.django_db
-
-
-def url_patterns(patterns=None, prefix="", namespace=None):
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(pattern, URLResolver):
-            if str(pattern.pattern).startswith(("admin/", "api/")):
-                continue
-            yield from url_patterns(
-                pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace
-            )
-        elif isinstance(pattern, URLPattern):
-            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
-            yield name, prefix + str(pattern.pattern)
 
 
 @pytest.fixture
@@ -250,13 +192,6 @@ def test_signed_out_every_page_leads_to_sign_in(client, victim):
 
 
 # ---------------------------------------------------------------- the API
-
-
-def api_routes(client):
-    schema = client.get("/api/v1/openapi.json").json()
-    for path, operations in schema["paths"].items():
-        for method in operations:
-            yield method, path
 
 
 def fill(path, victim):
