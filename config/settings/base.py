@@ -1,5 +1,7 @@
 """Settings shared by every environment. Values come from config.env."""
 
+from datetime import timedelta
+
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
@@ -34,6 +36,7 @@ THIRD_PARTY_APPS = [
     "django_filters",
     "csp",
     "ninja",
+    "axes",
 ]
 LOCAL_APPS = [
     "workspaces",
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "workspaces.middleware.LoginRequiredMiddleware",
     "workspaces.middleware.CurrentWorkspaceMiddleware",
+    # Last: turns a sign-in refused by the throttle into the page that says so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +125,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (workspaces/signin.py): failures counted per address and per user
+# name, separately; past the limit, refused until the cool-off has passed.
+AUTHENTICATION_BACKENDS = [
+    "workspaces.signin.SignInThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "workspaces.signin.SignInAttempts"
+AXES_LOCKOUT_CALLABLE = "workspaces.signin.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # a throttle, not an audit log of every sign-in
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -12,6 +12,10 @@ if not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured("Set SECRET_KEY in the environment for production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy (README, Production), the sign-in throttle counts the address the
+# proxy put in X-Forwarded-For, not the proxy's own.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)  # noqa: F405
+AXES_CLIENT_IP_CALLABLE = "workspaces.signin.client_ip_behind_proxy"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)  # noqa: F405
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
