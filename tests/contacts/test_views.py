@@ -77,7 +77,10 @@ def test_list_shows_the_workspaces_contacts_with_their_columns(client_in, worksp
 
 def test_search_and_htmx_fragment(client_in, workspace):
     ada = ContactFactory(workspace=workspace, first_name="Ada", email="ada@x.com")
-    ContactFactory(workspace=workspace, first_name="Bob", email="bob@x.com")
+    # Not Faker's: a last name or company like "Adams" or "Canada Ltd" would match "ada".
+    ContactFactory(
+        workspace=workspace, first_name="Bob", last_name="B", company="B", email="bob@x.com"
+    )
 
     full = client_in.get(LIST, {"q": "ada"})
     assert rows(full) == ids(ada)
