@@ -74,11 +74,23 @@ def segments_preview(request, payload: PreviewIn):
 
 @router.post("/bulk", response={201: BulkOut}, summary="One segment per value of a field")
 def segments_bulk(request, payload: BulkIn):
-    created = services.segments_bulk_create(
+    result = services.segments_bulk_create(
         workspace=_workspace(request), field_name=payload.field, name_prefix=payload.name_prefix
     )
     workspace = _workspace(request)
-    return {"segments": [selectors.segment_get(workspace, s.pk) for s in created]}
+    return {
+        "segments": [selectors.segment_get(workspace, s.pk) for s in result.created],
+        "skipped": [
+            {
+                "value": item.value,
+                "name": item.name,
+                "existing_id": item.existing.pk,
+                "existing_name": item.existing.name,
+                "reason": item.reason,
+            }
+            for item in result.skipped
+        ],
+    }
 
 
 @router.get("/{segment_id}", response=SegmentOut, summary="Get a segment")

@@ -120,7 +120,8 @@ class BulkSegmentForm(SegmentErrorsMixin, forms.Form):
         label="Name each segment",
         required=False,
         max_length=100,
-        help_text="Text before the value, e.g. “Country: ” gives “Country: France”.",
+        strip=False,  # "Country: " keeps its space: "Country: France"
+        help_text="Text before the value, kept as typed: “Country: ” gives “Country: France”.",
     )
 
     def __init__(self, *args, attributes=(), **kwargs):

@@ -146,8 +146,19 @@ class BulkIn(Schema):
     name_prefix: Annotated[Any, WithJsonSchema({"type": "string"})] = None
 
 
+class BulkSkipped(Schema):
+    value: str
+    name: str = Field(description="the name the segment would have had")
+    existing_id: int = Field(description="the segment that already covers this value")
+    existing_name: str
+    reason: str = Field(description="'name' (a segment has that name) or 'rule' (field eq value)")
+
+
 class BulkOut(Schema):
     segments: list[SegmentOut]
+    skipped: list[BulkSkipped] = Field(
+        default_factory=list, description="values left alone because a segment covers them"
+    )
 
 
 class ContactSegmentOut(Schema):

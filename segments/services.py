@@ -305,6 +305,7 @@ def segment_clone(*, segment: Segment, name: str, conditions=UNSET, created_by=N
     )
     if not segment.is_filter:
         _copy_members(segment, clone, source_tag=Source.MANUAL)
+        clone.refresh_from_db(fields=["member_count", "refreshed_at"])
     return clone
 
 
@@ -320,6 +321,8 @@ def segment_save_as_list(*, segment: Segment, name: str, created_by=None) -> Seg
         created_by=created_by,
     )
     _copy_members(segment, snapshot, source_tag=Source.MANUAL)
+    # The count moved in the database (an UPDATE ... + n), not on this object.
+    snapshot.refresh_from_db(fields=["member_count", "refreshed_at"])
     return snapshot
 
 
@@ -360,35 +363,113 @@ def bulk_values(*, workspace: Workspace, field_name: str) -> tuple[str, list[str
     return canonical, [row["spelling"].strip() for row in values if row["spelling"].strip()]
 
 
+@dataclass
+class BulkItem:
+    """One value of a bulk split: the segment it would make, or the one already there."""
+
+    value: str
+    name: str
+    existing: Segment | None = None  # a segment of that name, or with the rule `field eq value`
+
+    @property
+    def reason(self) -> str | None:
+        if self.existing is None:
+            return None
+        return "name" if self.existing.name.lower() == self.name.lower() else "rule"
+
+
+@dataclass
+class BulkPlan:
+    field: str
+    prefix: str
+    items: list[BulkItem]
+
+    @property
+    def to_make(self) -> list[BulkItem]:
+        return [item for item in self.items if item.existing is None]
+
+    @property
+    def skipped(self) -> list[BulkItem]:
+        return [item for item in self.items if item.existing is not None]
+
+
+@dataclass
+class BulkResult:
+    created: list[Segment]
+    skipped: list[BulkItem]
+
+
+def bulk_prefix(name_prefix, default: str) -> str:
+    """The prefix exactly as typed (spaces included); a blank one gives `default`."""
+    if isinstance(name_prefix, str) and name_prefix.strip():
+        return name_prefix
+    return default
+
+
+def _single_eq(conditions) -> tuple[str, str] | None:
+    """(field, value) when a rule is exactly one `field eq value` condition."""
+    if not isinstance(conditions, dict) or len(conditions) != 1:
+        return None
+    (group,) = conditions.values()
+    if next(iter(conditions)) not in ("all", "any") or not isinstance(group, list):
+        return None
+    if len(group) != 1 or not isinstance(group[0], dict):
+        return None
+    condition = group[0]
+    if condition.get("op") != "eq" or not isinstance(condition.get("value"), str):
+        return None
+    if not isinstance(condition.get("field"), str):
+        return None
+    return condition["field"], condition["value"]
+
+
+def segments_bulk_plan(
+    *, workspace: Workspace, field_name: str, name_prefix: str | None = None
+) -> BulkPlan:
+    """What a bulk split of `field_name` would make: one item per distinct value,
+    each marked with the segment that already covers it (same name, letter case
+    ignored, or a rule that is exactly `field eq value`, text compared as the rule
+    language does: case-insensitively). Running a bulk split twice makes nothing new."""
+    canonical, values = bulk_values(workspace=workspace, field_name=field_name)
+    prefix = bulk_prefix(name_prefix, f"{canonical}: ")
+    vocabulary = rules.Vocabulary(workspace.pk)
+    by_name: dict[str, Segment] = {}
+    by_value: dict[str, Segment] = {}
+    for segment in Segment.objects.filter(workspace=workspace).order_by("pk"):
+        by_name.setdefault(segment.name.lower(), segment)
+        found = _single_eq(segment.conditions) if segment.is_filter else None
+        if found and (rules.field_type(found[0], vocabulary) or (None,))[0] == canonical:
+            by_value.setdefault(found[1].strip().lower(), segment)
+    items = []
+    for value in values:
+        name = _clean_name(f"{prefix}{value}"[:200])
+        existing = by_name.get(name.lower()) or by_value.get(value.lower())
+        items.append(BulkItem(value=value, name=name, existing=existing))
+    return BulkPlan(field=canonical, prefix=prefix, items=items)
+
+
 @transaction.atomic
 def segments_bulk_create(
     *, workspace: Workspace, field_name: str, name_prefix: str | None = None, created_by=None
-) -> list[Segment]:
-    canonical, values = bulk_values(workspace=workspace, field_name=field_name)
+) -> BulkResult:
+    """One filter segment per value of a text field, skipping the values a segment
+    already covers (segments_bulk_plan). The workspace is locked first, so two runs
+    at once cannot both make the same segment."""
     _lock_workspace(workspace)
-    _check_limit(workspace, adding=len(values))
-    prefix = name_prefix if isinstance(name_prefix, str) else f"{canonical}: "
-    created = []
-    for value in values:
-        created.append(
-            segment_create(
-                workspace=workspace,
-                name=_free_name(workspace, f"{prefix}{value}"[:200]),
-                kind=Segment.Kind.FILTER,
-                conditions={"all": [{"field": canonical, "op": "eq", "value": value}]},
-                origin=Segment.Origin.BULK,
-                created_by=created_by,
-            )
+    plan = segments_bulk_plan(workspace=workspace, field_name=field_name, name_prefix=name_prefix)
+    _check_limit(workspace, adding=len(plan.to_make))
+    created = [
+        segment_create(
+            workspace=workspace,
+            name=item.name,
+            kind=Segment.Kind.FILTER,
+            conditions={"all": [{"field": plan.field, "op": "eq", "value": item.value}]},
+            origin=Segment.Origin.BULK,
+            created_by=created_by,
         )
-    return created
-
-
-def _free_name(workspace: Workspace, name: str) -> str:
-    candidate, n = name, 1
-    while Segment.objects.filter(workspace=workspace, name__iexact=candidate).exists():
-        n += 1
-        candidate = f"{name} ({n})"
-    return candidate
+        for item in plan.to_make
+    ]
+    return BulkResult(created=created, skipped=plan.skipped)
 
 
 # ---------------------------------------------------------------- manual members

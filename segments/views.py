@@ -175,7 +175,8 @@ def segment_create_manual(request):
 @writer_required
 @require_http_methods(["GET", "POST"])
 def segment_bulk_create(request):
-    """Pick a text field, see how many segments it would make, then make them."""
+    """Pick a text field, see how many segments it would make (and which already
+    exist, to be skipped), then make them."""
     attributes = contact_selectors.attribute_list(request.workspace)
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = BulkSegmentForm(data, attributes=attributes)
@@ -184,7 +185,7 @@ def segment_bulk_create(request):
         preview = _bulk_preview(request, form)
         if request.method == "POST" and preview and not preview["error"]:
             try:
-                created = services.segments_bulk_create(
+                result = services.segments_bulk_create(
                     workspace=request.workspace,
                     field_name=form.cleaned_data["field"],
                     name_prefix=_prefix(form),
@@ -193,7 +194,7 @@ def segment_bulk_create(request):
             except services.SegmentError as exc:
                 form.add_segment_error(exc)
             else:
-                messages.success(request, f"Created {_segments(len(created))}.")
+                messages.success(request, _bulk_made(len(result.created), len(result.skipped)))
                 return _done(request, reverse("segments:list") + "?origin=bulk&sort=name")
     context = {"form": form, "preview": preview}
     if wants_fragment(request) and request.method == "GET":
@@ -202,42 +203,57 @@ def segment_bulk_create(request):
     return render(request, "segments/segment_bulk_create.html", context, status=status)
 
 
+def _bulk_made(made: int, skipped: int) -> str:
+    """ "Made 3 segments; skipped 11 that already exist"."""
+    text = f"Made {_segments(made)}"
+    if skipped:
+        text += f"; skipped {skipped:,} that already exist{'s' if skipped == 1 else ''}"
+    return text + "."
+
+
 def _prefix(form) -> str:
-    prefix = form.cleaned_data.get("name_prefix")
-    if prefix:
-        return prefix if prefix.endswith((" ", ":", "-")) else f"{prefix} "
+    """The prefix as typed, spaces kept; blank gives the field's label and ": "."""
     label = dict(choice for _, group in form.fields["field"].choices[1:] for choice in group).get(
         form.cleaned_data["field"], form.cleaned_data["field"]
     )
-    return f"{label}: "
+    return services.bulk_prefix(form.cleaned_data.get("name_prefix"), f"{label}: ")
+
+
+PREVIEW_NAMES = 12
 
 
 def _bulk_preview(request, form) -> dict | None:
-    """How many segments the field would make, some of their names, and whether the
-    workspace has room for them."""
+    """How many segments the field would make, some of their names, which already
+    exist (and are skipped), and whether the workspace has room for the rest."""
     try:
-        _, values = services.bulk_values(
-            workspace=request.workspace, field_name=form.cleaned_data["field"]
+        plan = services.segments_bulk_plan(
+            workspace=request.workspace,
+            field_name=form.cleaned_data["field"],
+            name_prefix=_prefix(form),
         )
     except services.SegmentError as exc:
         form.add_segment_error(exc)
         return None
     existing = scoped(Segment, request.workspace).count()
     limit = settings.SEGMENT_LIMIT
+    making, skipped = len(plan.to_make), len(plan.skipped)
     error = None
-    if not values:
+    if not plan.items:
         error = "No contact has a value in this field yet, so there is nothing to split."
-    elif existing + len(values) > limit:
+    elif existing + making > limit:
         error = (
-            f"This would make {len(values):,} segments, but the workspace has "
+            f"This would make {making:,} segments, but the workspace has "
             f"{existing:,} of its {limit:,}: room for {max(limit - existing, 0):,} more. "
             "Delete some segments (archived ones count too) or pick a field with fewer values."
         )
-    prefix = _prefix(form)
+    # The ones to make first, then those skipped, so the list shows what is new.
+    shown = (plan.to_make + plan.skipped)[:PREVIEW_NAMES]
     return {
-        "count": len(values),
-        "names": [f"{prefix}{v}" for v in values[:12]],
-        "more": max(len(values) - 12, 0),
+        "count": making,
+        "skipped": skipped,
+        "total": len(plan.items),
+        "items": shown,
+        "more": max(len(plan.items) - PREVIEW_NAMES, 0),
         "existing": existing,
         "limit": limit,
         "error": error,
