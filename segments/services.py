@@ -629,6 +629,29 @@ def segments_delete(*, workspace: Workspace, ids: list[int]) -> DeleteResult:
     return result
 
 
+def segments_delete_plan(chosen: list[Segment]) -> tuple[list[Segment], list[Segment]]:
+    """Which of `chosen` a bulk delete (segments_delete) would delete and which it
+    would keep, from what uses each (campaign_links and dependents, prefetched by
+    selectors.segments_with_usage): a segment used by a campaign stays, and so does
+    one named by a rule that is not deleted with it."""
+    going = {segment.pk for segment in chosen}
+    changed = True
+    while changed:
+        changed = False
+        for segment in chosen:
+            if segment.pk not in going:
+                continue
+            campaigns = list(segment.campaign_links.all())
+            users = {dep.segment_id for dep in segment.dependents.all()}
+            if campaigns or not users <= going:
+                going.discard(segment.pk)
+                changed = True
+    return (
+        [segment for segment in chosen if segment.pk in going],
+        [segment for segment in chosen if segment.pk not in going],
+    )
+
+
 def _queue_all_dependents(segment: Segment) -> None:
     """Members of a manual segment changed in bulk (no id list to hand on): refresh
     the rules that name it, whole."""

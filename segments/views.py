@@ -147,7 +147,9 @@ def _confirm_bulk_delete(request, ids, back):
     if not chosen:
         messages.error(request, "Those segments no longer exist.")
         return redirect(back)
-    return render(request, "segments/segment_bulk_delete.html", {"chosen": chosen, "next": back})
+    deleting, keeping = services.segments_delete_plan(chosen)
+    context = {"chosen": chosen, "deleting": deleting, "keeping": keeping, "next": back}
+    return render(request, "segments/segment_bulk_delete.html", context)
 
 
 @writer_required

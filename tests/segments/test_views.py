@@ -194,7 +194,7 @@ def test_bulk_delete_asks_then_skips_segments_in_use(client_in, workspace):
     )
     ids = [free.pk, used.pk, named.pk]
     confirm = client_in.post(reverse("segments:bulk"), {"action": "delete", "ids": ids})
-    assert confirm.status_code == 200 and "Delete 3 segments?" in text(confirm)
+    assert confirm.status_code == 200 and "Delete 1 segment?" in text(confirm)
     assert "Will be kept" in text(confirm) and "Spring launch" in text(confirm)
     assert Segment.objects.filter(pk__in=ids).count() == 3  # nothing yet
 
