@@ -5,13 +5,30 @@ authenticates with keys) and the views Django marks login_not_required (login).
 
 CurrentWorkspaceMiddleware sets request.membership, request.workspace and
 request.memberships (for the switcher) from the session, and refuses any write from a
-viewer in one place, so no view has to remember to."""
+viewer in one place, so no view has to remember to.
+- A session starts in the workspace the member used last (Membership.last_used_at,
+  written as they work: at most once a minute, and whenever they switch), not the
+  alphabetically first; it is kept in the session from then on, so working in another
+  workspace on another device does not move this one.
+- A page that asks for an object of another workspace of the member (a link copied
+  there, a notification) opens that workspace: the 404 of get_scoped_or_404 becomes a
+  switch ("You are now in X") and the same address again. Only for a page opened
+  (GET, not an HTMX fragment, which would move the workspace under a page in another
+  tab), once per address, and never for a workspace the user is not a member of: that
+  stays a 404 that says nothing."""
 
+from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpResponseForbidden
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+
+from workspaces.models import Membership
+from workspaces.scoping import NotInThisWorkspace
+from workspaces.services import membership_mark_used
 
 SESSION_KEY = "workspace_id"
+# The address a switch was made for: a second 404 there is a 404 (no switching back).
+SWITCHED_FOR_KEY = "workspace_switched_for"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 # Paths where a viewer may still POST: signing out, switching workspace, and marking
 # their own notifications read (none of these change the workspace's data).
@@ -25,6 +42,21 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         if request.path.startswith(("/api/", "/static/")):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def last_used(memberships: list[Membership]) -> Membership:
+    """The membership used last; the first (by workspace name) if none was used."""
+    used = [m for m in memberships if m.last_used_at is not None]
+    return max(used, key=lambda m: m.last_used_at) if used else memberships[0]
+
+
+def start_in_last_used(request, user) -> None:
+    """At sign-in (user_logged_in): the session starts in the workspace used last."""
+    memberships = list(user.memberships.select_related("workspace"))
+    if memberships:
+        current = last_used(memberships)
+        request.session[SESSION_KEY] = current.workspace_id
+        membership_mark_used(membership=current)
 
 
 class CurrentWorkspaceMiddleware:
@@ -47,9 +79,14 @@ class CurrentWorkspaceMiddleware:
         if not memberships:
             return render(request, "workspaces/no_workspace.html", status=403)
         wanted = request.session.get(SESSION_KEY)
-        current = next((m for m in memberships if m.workspace_id == wanted), memberships[0])
+        current = next((m for m in memberships if m.workspace_id == wanted), None)
+        if current is None:
+            current = last_used(memberships)
+            request.session[SESSION_KEY] = current.workspace_id
+        membership_mark_used(membership=current, others=memberships)
         request.membership = current
         request.workspace = current.workspace
+        request.workspace_switched_for = request.session.pop(SWITCHED_FOR_KEY, None)
         if (
             request.method not in SAFE_METHODS
             and not current.can_write
@@ -57,3 +94,21 @@ class CurrentWorkspaceMiddleware:
         ):
             return HttpResponseForbidden("Viewers can only read in this workspace.")
         return None
+
+    def process_exception(self, request, exception):
+        """An object of another workspace of the member: open that workspace."""
+        if not isinstance(exception, NotInThisWorkspace) or request.membership is None:
+            return None
+        if request.method not in ("GET", "HEAD") or getattr(request, "htmx", False):
+            return None
+        address = request.get_full_path()
+        if request.workspace_switched_for == address:
+            return None
+        others = {m.workspace_id: m for m in request.memberships if m != request.membership}
+        found = exception.workspace_among(list(others))
+        if found is None:
+            return None
+        request.session[SESSION_KEY] = found
+        request.session[SWITCHED_FOR_KEY] = address
+        messages.info(request, f"You are now in {others[found].workspace.name}.")
+        return redirect(address)

@@ -34,6 +34,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MARKETER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the member last worked in this workspace (at most a minute stale): they sign
+    # in to the one they used last.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -35,9 +35,25 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None, owner=None) -> Workspace:
+    """A workspace with its default content. A name that another workspace has already
+    (in any case) is refused, unless a slug is given for the new one: two workspaces of
+    one name are then made on purpose, told apart by their slugs."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["A workspace needs a name."]})
+        raise ValidationError({"name": ["Give the workspace a name."]})
+    same_name = Workspace.objects.filter(name__iexact=name).order_by("pk").first()
+    if same_name is not None and not slug:
+        raise ValidationError(
+            {
+                "name": [
+                    ValidationError(
+                        f"There is a workspace named '{same_name.name}' already "
+                        f"(slug {same_name.slug}).",
+                        code="duplicate_name",
+                    )
+                ]
+            }
+        )
     if slug:
         slug = slugify(slug)
         if not slug:
@@ -62,6 +78,26 @@ def membership_add(*, workspace: Workspace, username: str, role: str) -> Members
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise ValidationError({"username": [f"{user.username} is already a member."]})
     return Membership.objects.create(workspace=workspace, user=user, role=role)
+
+
+# A member's use of a workspace is written at most this often (one UPDATE a minute).
+USE_RECORDED_EVERY_SECONDS = 60
+
+
+def membership_mark_used(*, membership: Membership, others: list[Membership] = ()) -> None:
+    """Remember that the member works in this workspace now, so they sign in to it next
+    time. Written when it is not the last one they used among `others` (they switched),
+    or when the last write is more than a minute old."""
+    now = timezone.now()
+    last = membership.last_used_at
+    switched = any(
+        other.last_used_at and (last is None or other.last_used_at > last)
+        for other in others
+        if other.pk != membership.pk
+    )
+    if last is None or switched or (now - last).total_seconds() > USE_RECORDED_EVERY_SECONDS:
+        Membership.objects.filter(pk=membership.pk).update(last_used_at=now)
+        membership.last_used_at = now
 
 
 def _owners_left(membership: Membership) -> int:
