@@ -30,6 +30,42 @@ def test_createworkspace_with_owner_and_default_segments(capsys):
     assert "acme-corp" in capsys.readouterr().out
 
 
+def test_createworkspace_says_it_made_the_default_segments(capsys):
+    call_command("createworkspace", "Acme Marketing")
+    out = capsys.readouterr().out
+    assert "Created workspace 'Acme Marketing' (slug acme-marketing)." in out
+    assert (
+        "Made its 5 default segments: Contacts created <7 days ago, Contacts inactive "
+        ">30 days, Contacts with tags, Country known, Language known."
+    ) in out
+
+
+def test_createworkspace_twice_with_one_name_is_refused(capsys, run_cli):
+    call_command("createworkspace", "Acme Marketing")
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run_cli("createworkspace", "acme marketing ")
+    assert capsys.readouterr().err.strip() == (
+        "CommandError: There is a workspace named 'Acme Marketing' already "
+        "(slug acme-marketing). To make another workspace of that name, give it a --slug."
+    )
+    assert list(Workspace.objects.values_list("slug", flat=True)) == ["acme-marketing"]
+
+
+def test_createworkspace_with_a_slug_of_its_own_makes_a_second_of_one_name(capsys):
+    call_command("createworkspace", "Acme Marketing")
+    capsys.readouterr()
+    call_command("createworkspace", "Acme Marketing", "--slug", "acme-marketing-eu")
+    out = capsys.readouterr().out
+    assert "Created workspace 'Acme Marketing' (slug acme-marketing-eu)." in out
+    assert (
+        "It has the same name as 'Acme Marketing' (slug acme-marketing): tell them apart by slug."
+    ) in out
+    assert Workspace.objects.filter(name="Acme Marketing").count() == 2
+    with pytest.raises(CommandError, match="The slug 'acme-marketing-eu' is taken."):
+        call_command("createworkspace", "Acme Marketing", "--slug", "acme-marketing-eu")
+
+
 def test_createworkspace_makes_a_slug_from_the_name():
     call_command("createworkspace", "Globex Corporation")
     assert Workspace.objects.get(name="Globex Corporation").slug == "globex-corporation"
