@@ -88,6 +88,7 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_unique")
         ]
         indexes = [models.Index(fields=["contact", "campaign"], name="delivery_contact")]
+        verbose_name_plural = "deliveries"
 
     def __str__(self):
         return f"{self.campaign} to {self.contact_id}"

@@ -211,6 +211,7 @@ class TopicOptOut(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["topic", "contact"], name="topic_opt_out_unique")
         ]
+        verbose_name = "topic opt-out"
 
     def __str__(self):
         return f"{self.contact_id} opted out of {self.topic_id}"

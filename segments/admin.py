@@ -14,7 +14,20 @@ class SegmentAdmin(admin.ModelAdmin):
     list_filter = ["kind", "origin", "archived", "workspace"]
     search_fields = ["name", "description"]
     list_select_related = ["workspace"]
-    readonly_fields = ["workspace", "kind", "member_count", "refreshed_at", "rule", "created_at"]
+    # What the app works out (origin, counts, when the rule changed, who made it) is
+    # shown, not edited.
+    readonly_fields = [
+        "workspace",
+        "kind",
+        "origin",
+        "member_count",
+        "refreshed_at",
+        "rule_changed_at",
+        "rule",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     exclude = ["conditions"]
     filter_horizontal = ["topics"]
     actions = ["refresh"]

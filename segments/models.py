@@ -141,6 +141,7 @@ class SegmentDependency(models.Model):
                 fields=["segment", "depends_on"], name="segment_dependency_unique"
             )
         ]
+        verbose_name_plural = "segment dependencies"
 
     def __str__(self):
         return f"{self.segment_id} needs {self.depends_on_id}"
@@ -189,6 +190,7 @@ class PendingRefresh(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace"], name="pending_refresh_ws")]
+        verbose_name_plural = "pending refreshes"
 
     def __str__(self):
         return f"Refresh segment {self.segment_id} ({self.source})"

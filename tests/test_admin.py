@@ -276,3 +276,76 @@ def _errors(response):
     context = response.context or {}
     form = context.get("adminform")
     return form.form.errors if form else response.status_code
+
+
+# ---------------------------------------------------------------- names and read-only fields
+
+
+def _plural_looks_wrong(singular: str, plural: str) -> bool:
+    """English plurals Django's default (singular + "s") gets wrong: "deliverys",
+    "refreshs", "statuss"."""
+    consonant_y = len(singular) > 1 and singular.endswith("y") and singular[-2] not in "aeiou"
+    return plural == singular + "s" and (
+        consonant_y or singular.endswith(("s", "x", "z", "ch", "sh"))
+    )
+
+
+def test_every_model_has_a_right_plural():
+    from django.apps import apps
+
+    wrong = [
+        f"{model._meta.label}: {model._meta.verbose_name_plural}"
+        for model in apps.get_models()
+        if _plural_looks_wrong(str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+    ]
+    assert wrong == []
+    assert _plural_looks_wrong("delivery", "deliverys") and not _plural_looks_wrong("key", "keys")
+
+
+def test_the_admin_index_names_models_in_plain_english(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    for name in ("Deliveries", "Segment dependencies", "Topic opt-outs"):
+        assert f">{name}<" in html, name
+    assert "Deliverys" not in html and "dependencys" not in html
+
+
+def test_what_the_app_works_out_about_a_segment_is_read_only(admin_client, workspace, user):
+    from segments import services as segment_services
+    from segments.models import Segment
+
+    segment = segment_services.segment_create(
+        workspace=workspace,
+        name="French",
+        kind="filter",
+        conditions={"all": [{"field": "country", "op": "eq", "value": "FR"}]},
+        created_by=user,
+    )
+    segment.refresh_from_db()
+    url = _url(Segment, "change", segment.pk)
+    html = admin_client.get(url).content.decode()
+    for field in ("origin", "rule_changed_at", "created_by", "member_count", "refreshed_at"):
+        assert f'name="{field}' not in html, field
+    assert "Rule changed at" in html and "Origin" in html  # shown, as text
+    response = admin_client.post(
+        url,
+        {
+            "name": "French people",
+            "description": "",
+            "origin": "bulk",
+            "rule_changed_at_0": "2001-01-01",
+            "rule_changed_at_1": "00:00:00",
+            "member_count": "999",
+        },
+    )
+    assert response.status_code == 302
+    stored = Segment.objects.get(pk=segment.pk)
+    assert stored.name == "French people"
+    assert (stored.origin, stored.rule_changed_at) == (segment.origin, segment.rule_changed_at)
+    assert stored.member_count == segment.member_count
+    assert stored.created_by == user
+
+
+def test_when_a_member_last_used_a_workspace_is_shown_not_edited(admin_client, workspace, user):
+    membership = Membership.objects.get(user=user, workspace=workspace)
+    html = admin_client.get(_url(Membership, "change", membership.pk)).content.decode()
+    assert "Last used at" in html and 'name="last_used_at' not in html

@@ -88,17 +88,17 @@ def _other_owners(membership: Membership):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipForm
-    list_display = ("user", "workspace", "role", "created_at")
+    list_display = ("user", "workspace", "role", "created_at", "last_used_at")
     list_filter = ("role", "workspace")
     list_select_related = ("user", "workspace")
     search_fields = ("^user__username", "^user__email", "workspace__name")
     autocomplete_fields = ("user", "workspace")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "last_used_at")
 
     def get_readonly_fields(self, request, obj=None):
         # A membership is one user in one workspace; to move someone, add and remove.
         if obj is not None:
-            return ("workspace", "user", "created_at")
+            return ("workspace", "user", "created_at", "last_used_at")
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None):
