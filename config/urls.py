@@ -1,16 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from config.api import api
-from workspaces import views as workspace_views
 
 urlpatterns = [
-    path("", workspace_views.home, name="home"),
+    path("", RedirectView.as_view(pattern_name="contacts:list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("activity/", include("jobs.urls")),
-    path("contacts/", include("contacts.urls")),
+    # /contacts/..., and the contact settings sections under /workspaces/settings/
+    path("", include("contacts.urls")),
     path("segments/", include("segments.urls")),
     path("workspaces/", include("workspaces.urls")),
 ]

@@ -7,6 +7,14 @@ class ContactsConfig(AppConfig):
     def ready(self):
         from contacts import jobs
         from jobs import registry
+        from workspaces import sections
 
         # Bulk actions on more than BULK_JOB_THRESHOLD contacts run as this job.
         registry.register(registry.JobKind(jobs.KIND, jobs.LABEL, jobs.run))
+        # Tabs of the workspace's settings page (pages in contacts.views.settings).
+        for key, label, order in [
+            ("attributes", "Custom attributes", 20),
+            ("tags", "Tags", 30),
+            ("topics", "Topics", 40),
+        ]:
+            sections.register(sections.SettingsSection(key, label, f"contacts:{key}", order))

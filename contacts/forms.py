@@ -181,3 +181,32 @@ class BulkTagForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "Tag name", "autocomplete": "off"}),
     )
+
+
+# ---------------------------------------------------------------- settings sections
+
+
+class AttributeForm(ServiceErrorsMixin, forms.Form):
+    key = forms.CharField(
+        label="Key",
+        max_length=64,
+        help_text="Used by the API, imports and rules: letters, digits and _, e.g. plan_name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    label = forms.CharField(
+        label="Label", max_length=100, required=False, help_text="What people see, e.g. Plan."
+    )
+    type = forms.ChoiceField(label="Type", choices=CustomAttribute.Type.choices)
+
+
+class AttributeLabelForm(ServiceErrorsMixin, forms.Form):
+    label = forms.CharField(label="Label", max_length=100, required=False)
+
+
+class TagRenameForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label="New name", max_length=100)
+
+
+class TopicForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label="Name", max_length=100)
+    description = forms.CharField(label="Description", max_length=300, required=False)

@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact, CustomAttribute, Device, Event, Tag, Topic
-from workspaces.keyset import InvalidCursor, Page, paginate
+from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
 from workspaces.scoping import get_scoped_or_404, scoped
 
@@ -73,10 +73,7 @@ def contact_page(listing: ContactListing, cursor: str | None, limit: int) -> tup
     """One page of the listing with each row's tags, and whether the cursor was bad
     (then the first page is given)."""
     queryset = listing.queryset.defer("attributes").prefetch_related("tags")
-    try:
-        return paginate(queryset, order=listing.order, cursor=cursor or None, limit=limit), False
-    except InvalidCursor:
-        return paginate(queryset, order=listing.order, cursor=None, limit=limit), True
+    return page_or_first(queryset, order=listing.order, cursor=cursor, limit=limit)
 
 
 def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -101,10 +98,7 @@ EVENT_ORDER = ("-occurred_at", "-id")
 def contact_events(contact: Contact, cursor: str | None, limit: int = 50) -> Page:
     """The contact's timeline, newest first; a bad cursor starts from the newest."""
     queryset = Event.objects.filter(contact=contact)
-    try:
-        return paginate(queryset, order=EVENT_ORDER, cursor=cursor or None, limit=limit)
-    except InvalidCursor:
-        return paginate(queryset, order=EVENT_ORDER, cursor=None, limit=limit)
+    return page_or_first(queryset, order=EVENT_ORDER, cursor=cursor, limit=limit)[0]
 
 
 def attribute_list(workspace: Workspace) -> list[CustomAttribute]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Topic
 from segments.models import Segment, SegmentChange, SegmentMember
-from workspaces.keyset import InvalidCursor, Page, paginate
+from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
 from workspaces.scoping import get_scoped_or_404, scoped
 
@@ -97,10 +97,7 @@ def segment_dashboard(workspace: Workspace, params) -> SegmentListing:
 
 def keyset_page(queryset: QuerySet, order: tuple, cursor, limit: int) -> tuple[Page, bool]:
     """One keyset page, and whether the cursor was bad (then the first page)."""
-    try:
-        return paginate(queryset, order=order, cursor=cursor or None, limit=limit), False
-    except InvalidCursor:
-        return paginate(queryset, order=order, cursor=None, limit=limit), True
+    return page_or_first(queryset, order=order, cursor=cursor, limit=limit)
 
 
 MEMBER_ORDER = ("-joined_at", "-id")

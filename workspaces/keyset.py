@@ -113,5 +113,16 @@ def paginate(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, 
     return page
 
 
+def page_or_first(
+    queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, limit: int
+) -> tuple[Page, bool]:
+    """One page for a web page, and whether its cursor was bad: a link that no longer
+    fits the list (or was edited by hand) gives the first page, not an error."""
+    try:
+        return paginate(queryset, order=order, cursor=cursor or None, limit=limit), False
+    except InvalidCursor:
+        return paginate(queryset, order=order, cursor=None, limit=limit), True
+
+
 def _flip(name: str) -> str:
     return name[1:] if name.startswith("-") else f"-{name}"

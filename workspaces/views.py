@@ -1,9 +1,10 @@
-"""Workspace pages: the switcher, notifications, and the settings sections (members,
-custom attributes, tags, topics, API keys).
+"""Workspace pages: the switcher, notifications, and the workspace's own settings
+sections (members, API keys). The sections of other apps (contacts: custom
+attributes, tags, topics) register their tab in workspaces.sections.
 
-Reading settings is open to every member; attributes, tags and topics are changed by
-members who can write; members and API keys only by owners and admins. A form that
-fails is drawn again on its section with the errors beside its fields."""
+Reading settings is open to every member; members and API keys are changed only by
+owners and admins. A form that fails is drawn again on its section with the errors
+beside its fields."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,39 +13,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from contacts import selectors as contact_selectors
-from contacts import services as contact_services
-from contacts.models import CustomAttribute, Tag, Topic
 from workspaces import services
-from workspaces.access import manager_required, writer_required
-from workspaces.forms import (
-    ApiKeyForm,
-    AttributeForm,
-    AttributeLabelForm,
-    MemberAddForm,
-    MemberRoleForm,
-    TagRenameForm,
-    TopicForm,
-)
-from workspaces.keyset import InvalidCursor, paginate
+from workspaces.access import manager_required
+from workspaces.forms import ApiKeyForm, MemberAddForm, MemberRoleForm
+from workspaces.keyset import page_or_first
 from workspaces.middleware import SESSION_KEY
 from workspaces.models import ApiKey, Membership, Notification, Role
 from workspaces.rendering import safe_url
 from workspaces.scoping import get_scoped_or_404, scoped
 
 NOTIFICATIONS_PAGE_SIZE = 30
-TAGS_PAGE_SIZE = 100
-
-
-def home(request):
-    return redirect("contacts:list")
-
-
-def _page(queryset, order, cursor, limit):
-    try:
-        return paginate(queryset, order=order, cursor=cursor or None, limit=limit)
-    except InvalidCursor:
-        return paginate(queryset, order=order, cursor=None, limit=limit)
 
 
 # ---------------------------------------------------------------- switcher
@@ -68,7 +46,12 @@ def workspace_switch(request):
 @require_GET
 def notification_list(request):
     inbox = scoped(Notification, request.workspace).filter(user=request.user)
-    page = _page(inbox, ("-created_at", "-id"), request.GET.get("cursor"), NOTIFICATIONS_PAGE_SIZE)
+    page, _ = page_or_first(
+        inbox,
+        order=("-created_at", "-id"),
+        cursor=request.GET.get("cursor"),
+        limit=NOTIFICATIONS_PAGE_SIZE,
+    )
     return render(request, "workspaces/notifications.html", {"page": page})
 
 
@@ -189,174 +172,6 @@ def member_remove(request, pk):
         return _members_page(request, row_errors={pk: " ".join(exc.messages)}, status=400)
     messages.success(request, f"Removed {member.user.get_username()} from {request.workspace}.")
     return redirect("workspaces:members")
-
-
-# ---------------------------------------------------------------- settings: attributes
-
-
-@require_GET
-def settings_attributes(request):
-    return _attributes_page(request)
-
-
-def _attributes_page(request, *, create_form=None, row_form=None, row_pk=None, status=200):
-    attributes = contact_selectors.attribute_list(request.workspace)
-    for attribute in attributes:
-        if attribute.pk == row_pk:
-            attribute.label_form = row_form
-        else:
-            attribute.label_form = AttributeLabelForm(initial={"label": attribute.label})
-        attribute.label_form.auto_id = f"id_attribute{attribute.pk}_%s"
-    context = {
-        "section": "attributes",
-        "attributes": attributes,
-        "create_form": create_form or AttributeForm(),
-    }
-    return render(request, "workspaces/settings/attributes.html", context, status=status)
-
-
-@writer_required
-@require_POST
-def attribute_create(request):
-    form = AttributeForm(request.POST)
-    if form.is_valid():
-        try:
-            attribute = contact_services.attribute_define(
-                workspace=request.workspace,
-                key=form.cleaned_data["key"],
-                type=form.cleaned_data["type"],
-                label=form.cleaned_data["label"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(_on_key(exc))
-        else:
-            messages.success(request, f"Added the attribute “{attribute.key}”.")
-            return redirect("workspaces:attributes")
-    return _attributes_page(request, create_form=form, status=400)
-
-
-def _on_key(exc: ValidationError) -> ValidationError:
-    """attrs.validate_key raises a plain error about the key: file it under key."""
-    return exc if hasattr(exc, "error_dict") else ValidationError({"key": exc.messages})
-
-
-@writer_required
-@require_POST
-def attribute_edit(request, pk):
-    attribute = get_scoped_or_404(CustomAttribute, request.workspace, pk=pk)
-    form = AttributeLabelForm(request.POST)
-    if form.is_valid():
-        try:
-            contact_services.attribute_update(attribute=attribute, label=form.cleaned_data["label"])
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Saved the label of “{attribute.key}”.")
-            return redirect("workspaces:attributes")
-    return _attributes_page(request, row_form=form, row_pk=attribute.pk, status=400)
-
-
-@writer_required
-@require_POST
-def attribute_delete(request, pk):
-    attribute = get_scoped_or_404(CustomAttribute, request.workspace, pk=pk)
-    try:
-        count = contact_services.attribute_delete(attribute=attribute)
-    except ValidationError as exc:
-        messages.error(request, contact_services.error_message(exc))
-        return redirect("workspaces:attributes")
-    messages.success(
-        request,
-        f"Deleted “{attribute.key}” and its value on {count:,} contact{'s' * (count != 1)}.",
-    )
-    return redirect("workspaces:attributes")
-
-
-# ---------------------------------------------------------------- settings: tags
-
-
-@require_GET
-def settings_tags(request):
-    return _tags_page(request)
-
-
-def _tags_page(request, *, row_form=None, row_pk=None, status=200):
-    tags = contact_selectors.tag_list(request.workspace)
-    page = _page(tags, ("name", "id"), request.GET.get("cursor"), TAGS_PAGE_SIZE)
-    for tag in page.items:
-        tag.rename_form = (
-            row_form if tag.pk == row_pk else TagRenameForm(initial={"name": tag.name})
-        )
-        tag.rename_form.auto_id = f"id_tag{tag.pk}_%s"
-    context = {"section": "tags", "page": page, "row_pk": row_pk}
-    return render(request, "workspaces/settings/tags.html", context, status=status)
-
-
-@writer_required
-@require_POST
-def tag_rename(request, pk):
-    tag = get_scoped_or_404(Tag, request.workspace, pk=pk)
-    old_name = tag.name
-    form = TagRenameForm(request.POST)
-    if form.is_valid():
-        try:
-            contact_services.tag_rename(tag=tag, name=form.cleaned_data["name"])
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Renamed “{old_name}” to “{tag.name}”.")
-            return redirect("workspaces:tags")
-    return _tags_page(request, row_form=form, row_pk=tag.pk, status=400)
-
-
-@writer_required
-@require_POST
-def tag_delete(request, pk):
-    tag = get_scoped_or_404(Tag, request.workspace, pk=pk)
-    contact_services.tag_delete(tag=tag)
-    messages.success(request, f"Deleted the tag “{tag.name}”.")
-    return redirect("workspaces:tags")
-
-
-# ---------------------------------------------------------------- settings: topics
-
-
-@require_GET
-def settings_topics(request):
-    return _topics_page(request)
-
-
-def _topics_page(request, *, form=None, status=200):
-    context = {
-        "section": "topics",
-        "topics": contact_selectors.topic_list(request.workspace),
-        "form": form or TopicForm(),
-    }
-    return render(request, "workspaces/settings/topics.html", context, status=status)
-
-
-@writer_required
-@require_POST
-def topic_create(request):
-    form = TopicForm(request.POST)
-    if form.is_valid():
-        try:
-            topic = contact_services.topic_create(workspace=request.workspace, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Added the topic “{topic.name}”.")
-            return redirect("workspaces:topics")
-    return _topics_page(request, form=form, status=400)
-
-
-@writer_required
-@require_POST
-def topic_delete(request, pk):
-    topic = get_scoped_or_404(Topic, request.workspace, pk=pk)
-    contact_services.topic_delete(topic=topic)
-    messages.success(request, f"Deleted the topic “{topic.name}”.")
-    return redirect("workspaces:topics")
 
 
 # ---------------------------------------------------------------- settings: API keys

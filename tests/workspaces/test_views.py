@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.models import Contact, ContactTag, CustomAttribute, Tag, Topic
+from contacts.models import ContactTag
 from tests.factories import (
     ContactFactory,
     CustomAttributeFactory,
@@ -319,112 +319,6 @@ def test_revoke_api_key(client_in, workspace, other_workspace):
     assert other.status_code == 404
 
 
-# ---------------------------------------------------------------- attributes
-
-
-def test_attribute_create_edit_delete(client_in, workspace):
-    response = client_in.post(
-        reverse("workspaces:attribute_create"),
-        {"key": "plan_name", "label": "Plan", "type": "text"},
-    )
-    assert response.status_code == 302
-    attribute = CustomAttribute.objects.get(workspace=workspace)
-    assert (attribute.key, attribute.label, attribute.type) == ("plan_name", "Plan", "text")
-
-    client_in.post(reverse("workspaces:attribute_edit", args=[attribute.pk]), {"label": "Tier"})
-    attribute.refresh_from_db()
-    assert attribute.label == "Tier"
-
-    holder = ContactFactory(workspace=workspace, attributes={"plan_name": "pro", "x": 1})
-    client_in.post(reverse("workspaces:attribute_delete", args=[attribute.pk]))
-    assert not CustomAttribute.objects.filter(pk=attribute.pk).exists()
-    holder.refresh_from_db()
-    assert holder.attributes == {"x": 1}
-
-
-def test_an_attribute_a_segment_reads_is_not_deleted(client_in, workspace):
-    from segments.models import Segment
-
-    attribute = CustomAttribute.objects.create(workspace=workspace, key="plan", type="text")
-    Segment.objects.create(
-        workspace=workspace,
-        name="Pro plans",
-        kind="filter",
-        conditions={"all": [{"field": "attributes.PLAN", "op": "eq", "value": "pro"}]},
-    )
-    holder = ContactFactory(workspace=workspace, attributes={"plan": "pro"})
-    response = client_in.post(
-        reverse("workspaces:attribute_delete", args=[attribute.pk]), follow=True
-    )
-    assert "is used by segment &#x27;Pro plans&#x27;" in response.content.decode()
-    assert CustomAttribute.objects.filter(pk=attribute.pk).exists()
-    holder.refresh_from_db()
-    assert holder.attributes == {"plan": "pro"}
-
-
-def test_attribute_errors_are_beside_the_key(client_in, workspace):
-    CustomAttributeFactory(workspace=workspace, key="plan")
-    bad_key = client_in.post(
-        reverse("workspaces:attribute_create"), {"key": "1 bad", "type": "text"}
-    )
-    assert bad_key.status_code == 400
-    assert "not a valid attribute name" in field_errors(bad_key, "id_key")
-    taken = client_in.post(reverse("workspaces:attribute_create"), {"key": "PLAN", "type": "text"})
-    assert "already exists" in field_errors(taken, "id_key")
-    assert CustomAttribute.objects.count() == 1
-
-
-# ---------------------------------------------------------------- tags
-
-
-def test_tags_page_counts_contacts(client_in, workspace):
-    vip = TagFactory(workspace=workspace, name="vip")
-    for contact in ContactFactory.create_batch(3, workspace=workspace):
-        ContactTag.objects.create(contact=contact, tag=vip)
-    TagFactory(workspace=workspace, name="unused")
-    html = client_in.get(reverse("workspaces:tags")).content.decode()
-    row = re.search(r'data-tag="vip">(.*?)</tr>', html, re.S).group(1)
-    assert f'?tag={vip.pk}" title="Show these contacts">3</a>' in row
-    unused = re.search(r'data-tag="unused">(.*?)</tr>', html, re.S).group(1)
-    assert 'title="Show these contacts">0</a>' in unused
-
-
-def test_tag_rename_and_delete(client_in, workspace):
-    tag = TagFactory(workspace=workspace, name="vip")
-    TagFactory(workspace=workspace, name="lead")
-    contact = ContactFactory(workspace=workspace)
-    ContactTag.objects.create(contact=contact, tag=tag)
-
-    taken = client_in.post(reverse("workspaces:tag_rename", args=[tag.pk]), {"name": "LEAD"})
-    assert taken.status_code == 400
-    assert "already a tag" in field_errors(taken, f"id_tag{tag.pk}_name")
-
-    client_in.post(reverse("workspaces:tag_rename", args=[tag.pk]), {"name": "VIP customers"})
-    tag.refresh_from_db()
-    assert tag.name == "VIP customers"
-
-    client_in.post(reverse("workspaces:tag_delete", args=[tag.pk]))
-    assert not Tag.objects.filter(pk=tag.pk).exists()
-    assert not contact.tags.exists()
-    assert Contact.objects.filter(pk=contact.pk).exists()
-
-
-# ---------------------------------------------------------------- topics
-
-
-def test_topic_create_and_delete(client_in, workspace):
-    response = client_in.post(
-        reverse("workspaces:topic_create"), {"name": "Newsletter", "description": "Monthly"}
-    )
-    assert response.status_code == 302
-    topic = Topic.objects.get(workspace=workspace)
-    assert topic.description == "Monthly"
-    dup = client_in.post(reverse("workspaces:topic_create"), {"name": "newsletter"})
-    assert "already a topic" in field_errors(dup, "id_name")
-    client_in.post(reverse("workspaces:topic_delete", args=[topic.pk]))
-    assert not Topic.objects.exists()
-
-
 # ---------------------------------------------------------------- viewers and scoping
 
 
@@ -435,9 +329,9 @@ def test_viewer_sees_settings_read_only(member_client, workspace):
     client = member_client(Role.VIEWER)
     for name, text in [
         ("workspaces:members", "owner"),
-        ("workspaces:attributes", "plan"),
-        ("workspaces:tags", "vip"),
-        ("workspaces:topics", "News"),
+        ("contacts:attributes", "plan"),
+        ("contacts:tags", "vip"),
+        ("contacts:topics", "News"),
         ("workspaces:api_keys", "API keys"),
     ]:
         response = client.get(reverse(name))
@@ -446,41 +340,6 @@ def test_viewer_sees_settings_read_only(member_client, workspace):
         assert text in html
         assert '<form method="post" action="/workspaces/settings' not in html, name
         assert "Delete" not in html and "Rename" not in html, name
-
-
-def test_viewer_cannot_change_settings(member_client, workspace):
-    tag = TagFactory(workspace=workspace, name="vip")
-    attribute = CustomAttributeFactory(workspace=workspace, key="plan")
-    topic = TopicFactory(workspace=workspace)
-    client = member_client(Role.VIEWER)
-    posts = [
-        (reverse("workspaces:attribute_create"), {"key": "x", "type": "text"}),
-        (reverse("workspaces:attribute_edit", args=[attribute.pk]), {"label": "y"}),
-        (reverse("workspaces:attribute_delete", args=[attribute.pk]), {}),
-        (reverse("workspaces:tag_rename", args=[tag.pk]), {"name": "z"}),
-        (reverse("workspaces:tag_delete", args=[tag.pk]), {}),
-        (reverse("workspaces:topic_create"), {"name": "t"}),
-        (reverse("workspaces:topic_delete", args=[topic.pk]), {}),
-    ]
-    for url, data in posts:
-        assert client.post(url, data).status_code == 403, url
-    assert Tag.objects.get(pk=tag.pk).name == "vip"
-    assert CustomAttribute.objects.count() == 1 and Topic.objects.count() == 1
-
-
-def test_settings_objects_of_another_workspace_are_not_found(client_in, other_workspace):
-    tag = TagFactory(workspace=other_workspace)
-    attribute = CustomAttributeFactory(workspace=other_workspace)
-    topic = TopicFactory(workspace=other_workspace)
-    for url, data in [
-        (reverse("workspaces:tag_rename", args=[tag.pk]), {"name": "mine"}),
-        (reverse("workspaces:tag_delete", args=[tag.pk]), {}),
-        (reverse("workspaces:attribute_edit", args=[attribute.pk]), {"label": "mine"}),
-        (reverse("workspaces:attribute_delete", args=[attribute.pk]), {}),
-        (reverse("workspaces:topic_delete", args=[topic.pk]), {}),
-    ]:
-        assert client_in.post(url, data).status_code == 404, url
-    assert Tag.objects.filter(pk=tag.pk).exists() and Topic.objects.filter(pk=topic.pk).exists()
 
 
 # ---------------------------------------------------------------- queries do not grow
@@ -501,9 +360,9 @@ def _grow(workspace, user, n: int) -> None:
     "name",
     [
         "workspaces:members",
-        "workspaces:attributes",
-        "workspaces:tags",
-        "workspaces:topics",
+        "contacts:attributes",
+        "contacts:tags",
+        "contacts:topics",
         "workspaces:api_keys",
         "workspaces:notifications",
     ],

@@ -6,6 +6,8 @@ URL lets the bar pick them up without anyone editing the layout."""
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from workspaces import sections
+
 register = template.Library()
 
 # (label, URL name, URL namespace that marks the item as current)
@@ -27,15 +29,28 @@ def _url(name: str) -> str | None:
 
 @register.simple_tag(takes_context=True)
 def nav_items(context) -> list[dict]:
+    """An item is current on the pages of its namespace under its own path (the
+    contacts app's settings sections live under /workspaces/settings/, not Contacts)."""
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     current = match.namespace if match else ""
+    path = getattr(request, "path", "")
     items = []
     for label, name, namespace in NAV_ITEMS:
         url = _url(name)
         if url:
-            items.append({"label": label, "url": url, "active": current == namespace})
+            active = current == namespace and path.startswith(url)
+            items.append({"label": label, "url": url, "active": active})
     return items
+
+
+@register.simple_tag
+def settings_sections(current: str) -> list[dict]:
+    """The tabs of the settings page (workspaces.sections), `current` marked."""
+    return [
+        {"label": section.label, "url": reverse(section.url_name), "active": section.key == current}
+        for section in sections.all_sections()
+    ]
 
 
 @register.simple_tag
