@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from segments import builder, selectors, services
 from segments.conditions import Vocabulary
-from segments.views import render_tab
+from segments.views import mark_calculating, render_tab
 from workspaces.access import writer_required
 
 # A new segment starts with one condition that already makes sense.
@@ -123,6 +123,7 @@ def segment_create(request):
 @require_http_methods(["GET", "POST"])
 def segment_conditions(request, pk):
     segment = selectors.segment_get(request.workspace, pk)
+    mark_calculating([segment])
     if request.method == "POST" and not request.membership.can_write:
         raise PermissionDenied("Viewers can only read in this workspace.")
     if not segment.is_filter:
@@ -211,6 +212,7 @@ def segment_preview(request):
         if not raw_id.isdigit():
             return HttpResponseBadRequest("'segment' is a segment id.")
         segment = selectors.segment_get(request.workspace, int(raw_id))
+        mark_calculating([segment])
     context = {"segment": segment}
     try:
         conditions = json.loads(request.POST.get("conditions", ""))

@@ -18,13 +18,13 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect
 
 from contacts import selectors as contact_selectors
 from segments import charts, rules, selectors, services
 from segments.evaluator import Evaluator, snapshot
 from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
-from segments.models import Segment
+from segments.models import PendingRefresh, Segment
 from workspaces.access import writer_required
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
@@ -79,8 +79,25 @@ def render_tab(
     return response
 
 
+def mark_calculating(segments) -> None:
+    """Set `calculating` on each segment: a whole refresh of it is pending (new,
+    cloned, bulk-made, rule changed), so its member_count is not its count yet. The
+    pages show "Calculating…" and poll segments:count until it is done."""
+    segments = list(segments)
+    filters = [s.pk for s in segments if s.is_filter]
+    pending = set(
+        PendingRefresh.objects.filter(segment_id__in=filters).values_list("segment_id", flat=True)
+        if filters
+        else ()
+    )
+    for segment in segments:
+        segment.calculating = segment.pk in pending
+
+
 def _segment(request, pk) -> Segment:
-    return selectors.segment_get(request.workspace, pk)
+    segment = selectors.segment_get(request.workspace, pk)
+    mark_calculating([segment])
+    return segment
 
 
 # ---------------------------------------------------------------- dashboard
@@ -101,11 +118,17 @@ def segment_list(request):
         "total": listing.queryset.count() if listing.valid else 0,
         "sorts": [(key, label) for key, (label, _) in selectors.DASHBOARD_SORTS.items()],
         "create_url": url_or_none("segments:create"),
+        "calculating": _calculating_page(page.items),
         "report": request.session.pop(BULK_REPORT, None)
         if BULK_REPORT in request.session
         else None,
     }
     return render_page_or_fragment(request, "segments/segment_list.html", "results", context)
+
+
+def _calculating_page(items) -> bool:
+    mark_calculating(items)
+    return any(segment.calculating for segment in items)
 
 
 @writer_required
@@ -265,9 +288,31 @@ def _bulk_preview(request, form) -> dict | None:
 # ---------------------------------------------------------------- Members tab
 
 
+COUNT_TARGETS = ("segment-member-count", "segment-count-")
+
+
+def _count_fragment(request, segment):
+    """The segment's member count alone, for a poll while it is being calculated:
+    the header's (HX-Target segment-member-count) or the dashboard cell's
+    (segment-count-<id>); 286 (htmx: stop polling) once the count is known."""
+    target = request.htmx.target or ""
+    template = (
+        "segments/_member_count.html"
+        if target == COUNT_TARGETS[0]
+        else "segments/_member_count_cell.html"
+    )
+    response = render(request, template, {"segment": segment})
+    if not segment.calculating:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
 @require_GET
 def segment_members(request, pk):
     segment = _segment(request, pk)
+    target = getattr(request.htmx, "target", None) if wants_fragment(request) else None
+    if target and target.startswith(COUNT_TARGETS):
+        return _count_fragment(request, segment)
     q = request.GET.get("q", "").strip()
     rows = selectors.segment_member_rows(segment, q)
     page, bad_cursor = selectors.keyset_page(
@@ -284,7 +329,6 @@ def segment_members(request, pk):
         if find and not segment.is_filter
         else [],
     }
-    target = getattr(request.htmx, "target", None) if wants_fragment(request) else None
     if target in ("member-results", "candidates"):
         part = "member_results" if target == "member-results" else "candidates"
         return render(request, f"segments/segment_members.html#{part}", context)
