@@ -1,11 +1,24 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.api import api
 
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which browsers ask for on pages without an icon link (the admin's):
+    the app's icon (the static file, by its hashed name in production)."""
+
+    http_method_names = ["get", "head"]
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/kith.svg")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list"), name="home"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -34,7 +34,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 # their own notifications read (none of these change the workspace's data).
 VIEWER_POST_ALLOWED = ("/accounts/", "/workspaces/switch/", "/workspaces/notifications/")
 # Paths that do not belong to a workspace at all.
-UNSCOPED_PREFIXES = ("/api/", "/admin/", "/accounts/", "/static/")
+UNSCOPED_PREFIXES = ("/api/", "/admin/", "/accounts/", "/static/", "/favicon.ico")
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
