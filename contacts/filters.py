@@ -97,6 +97,12 @@ class ContactFilter(django_filters.FilterSet):
     tag = django_filters.ModelChoiceFilter(
         queryset=Tag.objects.none(), method="filter_tag", label="Tag", empty_label="Any tag"
     )
+    segment = django_filters.ModelChoiceFilter(
+        queryset=Tag.objects.none(),
+        method="filter_segment",
+        label="Segment",
+        empty_label="Any segment",
+    )
     attr = django_filters.ChoiceFilter(
         method="filter_nothing", label="Attribute", empty_label="Any attribute"
     )
@@ -111,6 +117,9 @@ class ContactFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         self.workspace = workspace
         self.filters["tag"].queryset = scoped(Tag, workspace)
+        from segments.selectors import segment_picker_choices  # segments builds on contacts
+
+        self.filters["segment"].queryset = segment_picker_choices(workspace)
         self._definitions = None
 
     @property
@@ -166,6 +175,13 @@ class ContactFilter(django_filters.FilterSet):
 
     def filter_has_email(self, queryset, name, value):
         return queryset.filter(email__isnull=(value == "no"))
+
+    def filter_segment(self, queryset, name, segment):
+        """Members of the segment: EXISTS on the members table's (segment, contact)
+        unique index, so no JOIN duplicates a contact and the keyset order holds."""
+        from segments.selectors import members_of  # segments builds on contacts
+
+        return queryset.filter(members_of(segment))
 
     def filter_tag(self, queryset, name, tag):
         links = ContactTag.objects.filter(contact=OuterRef("pk"), tag=tag)

@@ -50,8 +50,20 @@ def contact_segments(contact) -> QuerySet:
 def members_filter(workspace: Workspace, segment_id: int):
     """An EXISTS condition selecting the contacts of a segment of the workspace, for the
     contact lists' `segment=` filter; Http404 when the workspace has no such segment."""
-    segment = segment_get(workspace, segment_id)
+    return members_of(segment_get(workspace, segment_id))
+
+
+def members_of(segment: Segment):
+    """EXISTS (a member row of `segment` for the outer contact): served by the members
+    table's unique (segment, contact) index, one probe per contact, and no JOIN that
+    could repeat a contact."""
     return Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk")))
+
+
+def segment_picker_choices(workspace: Workspace) -> QuerySet:
+    """Every segment of the workspace for a picker (the contact list's segment filter):
+    active ones first, then archived, each by name."""
+    return scoped(Segment, workspace).order_by("archived", "name", "id")
 
 
 # ---------------------------------------------------------------- for the pages

@@ -164,10 +164,101 @@
     });
   });
 
+  /* ---- searchable pickers ([data-picker]) ---------------------------------
+     A picker holds a search box ([data-picker-search], hidden until this script
+     shows it, so without JavaScript it is a plain select or list of checkboxes)
+     and either a <select> or labels with checkboxes. Typing hides what does not
+     match (letter case and accents ignored); Enter picks the first match of a
+     select (or ticks the first unticked checkbox) without sending the form;
+     ArrowDown moves to the list. The builder draws the same markup
+     (static/js/builder/controls.js), so the same listeners serve it. */
+
+  function fold(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  }
+
+  function pickerItems(picker) {
+    var select = picker.querySelector("select");
+    if (select) {
+      return Array.prototype.filter.call(select.options, function (option) { return option.value !== ""; });
+    }
+    return Array.prototype.slice.call(picker.querySelectorAll("label.check, label"))
+      .filter(function (label) { return label.querySelector("input[type=checkbox], input[type=radio]"); });
+  }
+
+  function filterPicker(search) {
+    var picker = search.closest("[data-picker]");
+    if (!picker) return;
+    var words = fold(search.value).split(/\s+/).filter(Boolean);
+    var select = picker.querySelector("select");
+    var items = pickerItems(picker);
+    var matches = [];
+    items.forEach(function (item) {
+      var text = fold(item.textContent);
+      var match = words.every(function (word) { return text.indexOf(word) !== -1; });
+      // The chosen option stays, so a select never shows a value it hides.
+      var keep = match || Boolean(select && item.selected);
+      item.hidden = !keep;
+      if (!select) item.classList.toggle("is-hidden", !keep);
+      if (match) matches.push(item);
+    });
+    picker.kithMatches = words.length ? matches : [];
+    var status = picker.querySelector("[data-picker-status]");
+    if (status) status.textContent = words.length ? matches.length + " of " + items.length + " match" : "";
+    picker.classList.toggle("picker-nothing", words.length > 0 && matches.length === 0);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-picker-search]")) filterPicker(event.target);
+  });
+
+  // The search box names no field: its change must not send a filter form again.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-picker-search]")) event.stopPropagation();
+  }, true);
+
+  document.addEventListener("keydown", function (event) {
+    var search = event.target;
+    if (!search.matches || !search.matches("[data-picker-search]")) return;
+    var picker = search.closest("[data-picker]");
+    if (!picker) return;
+    var select = picker.querySelector("select");
+    var matches = picker.kithMatches || [];
+    if (event.key === "Enter") {
+      event.preventDefault();  // Enter picks; it does not send the form
+      if (select) {
+        if (!matches.length) return;
+        select.value = matches[0].value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      } else {
+        var box = matches.map(function (label) { return label.querySelector("input"); })
+          .filter(function (input) { return !input.checked; })[0];
+        if (box) {
+          box.checked = true;
+          box.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+      }
+    } else if (event.key === "ArrowDown") {
+      var first = matches[0] || pickerItems(picker).filter(function (item) { return !item.hidden; })[0];
+      var target = select || (first && first.querySelector("input"));
+      if (target) {
+        event.preventDefault();
+        target.focus();
+      }
+    }
+  });
+
+  function initPickers(root) {
+    (root || document).querySelectorAll("[data-picker-search][hidden]").forEach(function (search) {
+      search.hidden = false;
+    });
+  }
+
   /* ---- start, and after every HTMX swap ---------------------------------- */
 
   function init(root) {
     (root || document).querySelectorAll("select[name='attr']").forEach(syncAttributeValue);
+    initPickers(root);
     refreshAll(root);
   }
 

@@ -12,10 +12,23 @@ export function drawControls(b, el, data) {
   return category.controls.reduce((nodes, spec) => nodes.concat(RENDERERS[spec.type](b, el, data, spec)), []);
 }
 
+/* A menu that can be searched (kith.js's [data-picker] listeners filter it as you
+   type; Enter picks the first match): for the segment menu, which can hold hundreds. */
+function searchable(select, label) {
+  const search = h("input", {
+    type: "search", className: "picker-search b-picker-search", "data-picker-search": true,
+    autocomplete: "off", spellcheck: "false", placeholder: "Type to find…", "aria-label": "Find a " + label.toLowerCase(),
+  });
+  const status = h("span", { className: "visually-hidden", "data-picker-status": true, "aria-live": "polite" });
+  return h("span", { className: "picker b-picker", "data-picker": true }, [search, select, status]);
+}
+
+const SEARCHABLE_ROLES = ["segment"];
+
 const RENDERERS = {
   choice(b, el, data, spec) {
     const cond = data.cond;
-    return [choice({
+    const select = choice({
       label: spec.label,
       options: spec.options,
       current: cond[spec.key],
@@ -27,7 +40,8 @@ const RENDERERS = {
         b.note(el);
         b.changed();
       },
-    })];
+    });
+    return [SEARCHABLE_ROLES.includes(spec.role) ? searchable(select, spec.label) : select];
   },
 
   number(b, el, data, spec) {
