@@ -8,7 +8,7 @@ from django import forms
 
 from contacts.attributes import parse_iso_moment
 from contacts.models import Contact, CustomAttribute
-from workspaces.forms import ServiceErrorsMixin
+from workspaces.forms import ServiceErrorsMixin, name_required
 
 Type = CustomAttribute.Type
 ATTRIBUTE_PREFIX = "attr_"
@@ -163,6 +163,7 @@ class TagAddForm(forms.Form):
     names = forms.CharField(
         label="Add tags",
         max_length=1000,
+        error_messages=name_required("tag"),
         help_text="Separate several tags with commas.",
     )
 
@@ -179,6 +180,7 @@ class BulkTagForm(forms.Form):
     name = forms.CharField(
         label="Tag to add",
         max_length=100,
+        error_messages=name_required("tag"),
         widget=forms.TextInput(attrs={"placeholder": "Tag name", "autocomplete": "off"}),
     )
 
@@ -190,6 +192,7 @@ class AttributeForm(ServiceErrorsMixin, forms.Form):
     key = forms.CharField(
         label="Key",
         max_length=64,
+        error_messages=name_required("attribute", "key"),
         help_text="Used by the API, imports and rules: letters, digits and _, e.g. plan_name.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -204,9 +207,9 @@ class AttributeLabelForm(ServiceErrorsMixin, forms.Form):
 
 
 class TagRenameForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label="New name", max_length=100)
+    name = forms.CharField(label="New name", max_length=100, error_messages=name_required("tag"))
 
 
 class TopicForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label="Name", max_length=100)
+    name = forms.CharField(label="Name", max_length=100, error_messages=name_required("topic"))
     description = forms.CharField(label="Description", max_length=300, required=False)

@@ -7,6 +7,7 @@ from django import forms
 from contacts.models import TEXT_FIELDS, Topic
 from segments.models import Segment
 from segments.services import DuplicateName, SegmentError
+from workspaces.forms import name_required
 
 NAME_MAX = Segment._meta.get_field("name").max_length
 
@@ -19,12 +20,12 @@ class SegmentErrorsMixin:
         self.add_error(name if name in self.fields else None, exc.message)
 
 
-def _name_field(label="Name", **kwargs):
+def _name_field(thing="segment"):
     return forms.CharField(
-        label=label,
+        label="Name",
         max_length=NAME_MAX,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        **kwargs,
+        error_messages=name_required(thing),
     )
 
 
@@ -45,7 +46,7 @@ class ManualSegmentForm(SegmentErrorsMixin, forms.Form):
 class NameForm(SegmentErrorsMixin, forms.Form):
     """The name of a clone or of a saved list."""
 
-    name = _name_field()
+    name = _name_field("new segment")
 
 
 def split_names(text: str) -> list[str]:

@@ -17,6 +17,12 @@ class ServiceErrorsMixin:
                 self.add_error(field, message)
 
 
+def name_required(thing: str, what: str = "name") -> dict:
+    """error_messages of a required name, in the words of every form of the app:
+    "Give the tag a name." """
+    return {"required": f"Give the {thing} a {what}."}
+
+
 class MemberAddForm(ServiceErrorsMixin, forms.Form):
     username = forms.CharField(
         label="Username",
@@ -45,6 +51,7 @@ class ApiKeyForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         label="Key name",
         max_length=100,
+        error_messages=name_required("key"),
         help_text="What uses this key, e.g. “Shop sync”.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

@@ -134,7 +134,7 @@ def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple
     """A new key and its full text, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the key a name, e.g. the system that uses it."]})
+        raise ValidationError({"name": ["Give the key a name."]})
     if len(name) > 100:
         raise ValidationError({"name": ["At most 100 characters."]})
     raw = KEY_PREFIX + secrets.token_urlsafe(32)

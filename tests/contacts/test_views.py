@@ -215,7 +215,7 @@ def test_bulk_errors(client_in, workspace):
     assert "Select at least one contact first." in no_ids.content.decode()
     no_name = client_in.post(url, {"action": "tag", "tag-name": "", "ids": ids(contact)}, **HTMX)
     assert 'id="bulk-bar"' in no_name.content.decode()
-    assert "This field is required." in no_name.content.decode()
+    assert "Give the tag a name." in no_name.content.decode()
     assert client_in.post(url, {"action": "explode", "ids": ids(contact)}).status_code == 400
     assert not ContactTag.objects.exists()
 
@@ -343,7 +343,7 @@ def test_bad_tag_name_is_shown_at_the_tag_field(client_in, workspace):
     assert not contact.tags.exists()
     plain = client_in.post(url, {"names": ""})
     assert plain.status_code == 400
-    assert "This field is required." in plain.content.decode()
+    assert "Give the tag a name." in plain.content.decode()
 
 
 # ---------------------------------------------------------------- create, edit, delete
