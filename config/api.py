@@ -22,14 +22,14 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
-from config.api_errors import CODES, ApiError, describe_errors, error_response, join_errors
+from config.api_errors import CODES, error_response
 from contacts.api import events_router
 from contacts.api import router as contacts_router
-from contacts.services import DuplicateContact, error_message
 from segments.api import contact_segments_router
 from segments.api import router as segments_router
 from segments.services import SegmentError
 from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
+from workspaces.errors import KithError, describe_errors, join_errors, one_line
 from workspaces.keyset import InvalidCursor
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class StrictJSONParser(Parser):
     def parse_querydict(self, data, list_fields, request):
         for key, values in data.lists():
             if "\x00" in key or any("\x00" in value for value in values):
-                raise ApiError(400, "invalid", f"{key!r} contains a NUL character.")
+                raise KithError(f"{key!r} contains a NUL character.")
         return super().parse_querydict(data, list_fields, request)
 
 
@@ -153,9 +153,10 @@ api = KithAPI(
 # ---------------------------------------------------------------- errors
 
 
-@api.exception_handler(ApiError)
-def _api_error(request, exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+@api.exception_handler(KithError)
+def _kith_error(request, exc: KithError):
+    """Every refusal of a service or a handler (workspaces.errors), with its code."""
+    return error_response(exc.status, exc.code, str(exc), **exc.api_extra())
 
 
 @api.exception_handler(NinjaValidationError)
@@ -166,11 +167,10 @@ def _invalid_input(request, exc: NinjaValidationError):
 
 
 @api.exception_handler(DjangoValidationError)
-def _service_error(request, exc: DjangoValidationError):
-    if isinstance(exc, DuplicateContact):
-        return error_response(409, "duplicate_contact", error_message(exc), field=exc.field_name)
+def _django_validation_error(request, exc: DjangoValidationError):
+    """Django's own (a model field's validator): the net under KithError."""
     extra = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {}
-    return error_response(400, "invalid", error_message(exc), **extra)
+    return error_response(400, "invalid", one_line(exc), **extra)
 
 
 @api.exception_handler(SegmentError)

@@ -9,7 +9,6 @@ import pydantic
 from django.conf import settings
 from ninja import Query, Router
 
-from config.api_errors import ApiError, describe_errors, join_errors
 from contacts.api_selectors import contact_for_api, contacts_for_api
 from contacts.schemas import (
     ContactFilters,
@@ -34,6 +33,7 @@ from contacts.services import (
     contacts_upsert,
     events_record,
 )
+from workspaces.errors import KithError, describe_errors, join_errors
 from workspaces.keyset import paginate
 from workspaces.models import Workspace
 
@@ -47,10 +47,10 @@ def _workspace(request) -> Workspace:
 
 def _check_batch(items: list, what: str) -> None:
     if len(items) > settings.API_MAX_BATCH:
-        raise ApiError(
-            413,
-            "too_large",
+        raise KithError(
             f"At most {settings.API_MAX_BATCH} {what} per call; this one has {len(items)}.",
+            code="too_large",
+            status=413,
         )
 
 
@@ -168,9 +168,7 @@ def events_create(request, payload: EventsIn):
     given: dict[str, Any] = payload.model_dump(exclude_unset=True)
     if "events" in given:
         if len(given) > 1:
-            raise ApiError(
-                400, "invalid", 'Send one event, or {"events": [...]} with nothing beside it.'
-            )
+            raise KithError('Send one event, or {"events": [...]} with nothing beside it.')
         items = given["events"]
         _check_batch(items, "events")
         valid, shape_errors = _check_items(EventIn, items)

@@ -10,10 +10,10 @@ import math
 import re
 from datetime import UTC, date, datetime
 
-from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 
 from contacts.models import CustomAttribute
+from workspaces.errors import KithError
 
 Type = CustomAttribute.Type
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -24,9 +24,10 @@ MAX_TEXT = 1000
 
 def validate_key(key: str) -> str:
     if not isinstance(key, str) or not KEY_RE.match(key):
-        raise ValidationError(
+        raise KithError(
             f"'{key}' is not a valid attribute name: use letters, digits and _, "
-            "starting with a letter, at most 64 characters."
+            "starting with a letter, at most 64 characters.",
+            field="key",
         )
     return key
 
@@ -63,7 +64,7 @@ def infer_type(value) -> str:
 
 
 def coerce(attr_type: str, value, key: str):
-    """The stored form of `value` for an attribute of `attr_type`; ValidationError
+    """The stored form of `value` for an attribute of `attr_type`; KithError
     naming the key when it does not fit."""
     if attr_type == Type.NUMBER:
         return _coerce_number(value, key)
@@ -84,11 +85,11 @@ def _coerce_number(given, key):
         if value is not None and value.is_integer() and abs(value) < 2**53:
             value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"'{key}' is a number attribute; {given!r} is not a number.")
+        raise KithError(f"'{key}' is a number attribute; {given!r} is not a number.")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(f"'{key}' must be a finite number.")
+        raise KithError(f"'{key}' must be a finite number.")
     if abs(value) > 1e15:
-        raise ValidationError(f"'{key}' is out of range.")
+        raise KithError(f"'{key}' is out of range.")
     return value
 
 
@@ -100,7 +101,7 @@ def _coerce_boolean(value, key):
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValidationError(f"'{key}' is a yes/no attribute; {value!r} is neither true nor false.")
+    raise KithError(f"'{key}' is a yes/no attribute; {value!r} is neither true nor false.")
 
 
 def _coerce_date(value, key):
@@ -108,7 +109,7 @@ def _coerce_date(value, key):
         return format_moment(value)
     moment = parse_iso_moment(value) if isinstance(value, str) else None
     if moment is None:
-        raise ValidationError(
+        raise KithError(
             f"'{key}' is a date attribute; {value!r} is not an ISO 8601 date (2024-05-31)."
         )
     return format_moment(moment)
@@ -116,10 +117,10 @@ def _coerce_date(value, key):
 
 def _coerce_text(value, key):
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationError(f"'{key}' is a text attribute; give it a string.")
+        raise KithError(f"'{key}' is a text attribute; give it a string.")
     text = str(value).strip()
     if "\x00" in text:
-        raise ValidationError(f"'{key}' contains a NUL character.")
+        raise KithError(f"'{key}' contains a NUL character.")
     if len(text) > MAX_TEXT:
-        raise ValidationError(f"'{key}' is longer than {MAX_TEXT} characters.")
+        raise KithError(f"'{key}' is longer than {MAX_TEXT} characters.")
     return text

@@ -25,9 +25,9 @@ from django.urls import reverse
 
 from contacts import bulk, selectors
 from contacts.models import Contact
-from contacts.services import error_message
 from jobs.models import Job
 from jobs.services import job_start
+from workspaces.errors import KithError, one_line
 from workspaces.scoping import scoped
 
 KIND = "contacts_bulk"
@@ -105,7 +105,7 @@ def _contacts(workspace, params: dict):
         return scoped(Contact, workspace).filter(pk__in=params["ids"])
     listing = selectors.contact_list(workspace, QueryDict(params.get("query", "")))
     if not listing.valid:
-        raise ValidationError("The list's filters no longer hold (was a tag they name deleted?).")
+        raise KithError("The list's filters no longer hold (was a tag they name deleted?).")
     return listing.queryset
 
 
@@ -154,7 +154,7 @@ def run(context) -> None:
                 )
             last = ids[-1]
     except ValidationError as exc:
-        context.set_result(message=f"Stopped after {job.done:,} contacts: {error_message(exc)}")
+        context.set_result(message=f"Stopped after {job.done:,} contacts: {one_line(exc)}")
         raise
     if job.total != job.done:  # the count was taken before contacts changed
         with transaction.atomic():

@@ -14,6 +14,7 @@ from django.utils import timezone
 from contacts import attributes as attrs
 from contacts.changes import Change, contacts_changed, contacts_deleting
 from contacts.models import TEXT_FIELDS, Contact, ContactTag, CustomAttribute, Event, Tag, Topic
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 
 EDITABLE_FIELDS = [*TEXT_FIELDS, "score"]
@@ -25,16 +26,14 @@ SCORE_LIMIT = 2_147_483_647
 _email_validator = EmailValidator(message="Enter a valid email address.")
 
 
-class DuplicateContact(ValidationError):
+class DuplicateContact(KithError):
     """Another contact of the workspace has this email or external id."""
+
+    code, status = "duplicate_contact", 409
 
     def __init__(self, field_name: str, value: str):
         label = "email" if field_name == "email" else "external id"
-        super().__init__(
-            {field_name: [f"Another contact already has the {label} '{value}'."]},
-            code="duplicate_contact",
-        )
-        self.field_name = field_name
+        super().__init__(f"Another contact already has the {label} '{value}'.", field=field_name)
 
 
 # ---------------------------------------------------------------- normalising input
@@ -50,29 +49,29 @@ def _clean_field(name: str, value):
         if value is None or value == "":
             return 0
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValidationError({name: ["Score must be a whole number."]})
+            raise KithError("Score must be a whole number.", field=name)
         try:
             number = float(value)
         except ValueError:
-            raise ValidationError({name: ["Score must be a whole number."]}) from None
+            raise KithError("Score must be a whole number.", field=name) from None
         if not number.is_integer() or abs(number) > SCORE_LIMIT:
-            raise ValidationError({name: ["Score must be a whole number."]})
+            raise KithError("Score must be a whole number.", field=name)
         return int(number)
     if value is None:
         return None if name in ("email", "external_id") else ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationError({name: ["Give a text value."]})
+        raise KithError("Give a text value.", field=name)
     text = str(value).strip()
     if "\x00" in text:
-        raise ValidationError({name: ["Contains a NUL character."]})
+        raise KithError("Contains a NUL character.", field=name)
     max_length = Contact._meta.get_field(name).max_length
     if len(text) > max_length:
-        raise ValidationError({name: [f"At most {max_length} characters."]})
+        raise KithError(f"At most {max_length} characters.", field=name)
     if name == "email" and text:
         try:
             _email_validator(text)
-        except ValidationError:
-            raise ValidationError({name: [f"'{text}' is not a valid email address."]}) from None
+        except ValidationError:  # Django's validator's
+            raise KithError(f"'{text}' is not a valid email address.", field=name) from None
     if name in ("email", "external_id") and not text:
         return None
     return text
@@ -85,10 +84,10 @@ def clean_fields(data: dict) -> dict:
         if name in data:
             try:
                 cleaned[name] = _clean_field(name, data[name])
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
+            except KithError as exc:
+                errors.update(exc.fields)
     if errors:
-        raise ValidationError(errors)
+        raise KithError(fields=errors)
     return cleaned
 
 
@@ -102,17 +101,17 @@ def attribute_define(
 ) -> CustomAttribute:
     attrs.validate_key(key)
     if type not in CustomAttribute.Type.values:
-        raise ValidationError({"type": [f"Unknown attribute type '{type}'."]})
+        raise KithError(f"Unknown attribute type '{type}'.", field="type")
     existing = CustomAttribute.objects.filter(workspace=workspace, key__iexact=key).first()
     if existing:
-        raise ValidationError({"key": [f"The attribute '{existing.key}' already exists."]})
+        raise KithError(f"The attribute '{existing.key}' already exists.", field="key")
     try:
         with transaction.atomic():
             return CustomAttribute.objects.create(
                 workspace=workspace, key=key, type=type, label=label
             )
     except IntegrityError:
-        raise ValidationError({"key": [f"The attribute '{key}' already exists."]}) from None
+        raise KithError(f"The attribute '{key}' already exists.", field="key") from None
 
 
 def clean_attributes(
@@ -125,17 +124,17 @@ def clean_attributes(
     """{stored key: stored value or None (remove)}. Keys the workspace does not define
     yet are defined on first use, typed from their value (api.md)."""
     if not isinstance(incoming, dict):
-        raise ValidationError({"attributes": ["Attributes must be an object of key: value."]})
+        raise KithError("Attributes must be an object of key: value.", field="attributes")
     if definitions is None:
         definitions = attribute_definitions(workspace)
     cleaned, errors = {}, []
     for key, value in incoming.items():
         try:
             cleaned.update(_clean_attribute(workspace, definitions, key, value, define_missing))
-        except ValidationError as exc:
+        except KithError as exc:
             errors.extend(exc.messages)
     if errors:
-        raise ValidationError({"attributes": errors})
+        raise KithError(fields={"attributes": errors})
     return cleaned
 
 
@@ -146,7 +145,7 @@ def _clean_attribute(workspace, definitions, key, value, define_missing) -> dict
         return {definition.key if definition else key: None}
     if definition is None:
         if not define_missing:
-            raise ValidationError(f"Unknown attribute '{key}'.")
+            raise KithError(f"Unknown attribute '{key}'.")
         attr_type = attrs.infer_type(value)
         attrs.coerce(attr_type, value, key)  # refuse lists, NULs... before defining
         definition = _define_on_first_use(workspace, key, attr_type)
@@ -282,33 +281,19 @@ def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> Upse
     )
 
 
-def _one_line(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
-            for name, messages in exc.message_dict.items()
-        )
-    return " ".join(exc.messages)
-
-
-def error_message(exc: ValidationError) -> str:
-    """A ValidationError as one sentence, for the API and the error files."""
-    return _one_line(exc)
-
-
 # ---------------------------------------------------------------- tags
 
 
 def clean_tag_names(names) -> list[str]:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValidationError({"tags": ["Tags must be a list of names."]})
+        raise KithError("Tags must be a list of names.", field="tags")
     cleaned, seen = [], set()
     for name in names:
         text = name.strip()
         if not text:
             continue
         if "\x00" in text or len(text) > MAX_TAG_LENGTH:
-            raise ValidationError({"tags": [f"'{text[:40]}' is not a valid tag name."]})
+            raise KithError(f"'{text[:40]}' is not a valid tag name.", field="tags")
         if text.lower() not in seen:
             seen.add(text.lower())
             cleaned.append(text)
@@ -398,27 +383,27 @@ class EventsResult:
 
 def _clean_event(item, now: datetime) -> tuple[str, object, str, datetime, dict]:
     if not isinstance(item, dict):
-        raise ValidationError("Each event must be an object.")
+        raise KithError("Each event must be an object.")
     who = item.get("contact")
     if not isinstance(who, dict) or len([k for k in LOOKUP_FIELDS if k in who]) != 1:
-        raise ValidationError("'contact' must hold exactly one of id, email or external_id.")
+        raise KithError("'contact' must hold exactly one of id, email or external_id.")
     kind = next(k for k in LOOKUP_FIELDS if k in who)
     value = who[kind]
     if kind == "id" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValidationError("'contact.id' must be a whole number.")
+        raise KithError("'contact.id' must be a whole number.")
     if kind != "id" and (not isinstance(value, str | int) or isinstance(value, bool)):
-        raise ValidationError(f"'contact.{kind}' must be text.")
+        raise KithError(f"'contact.{kind}' must be text.")
     name = item.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_EVENT_NAME:
-        raise ValidationError(f"'name' must be text of 1 to {MAX_EVENT_NAME} characters.")
+        raise KithError(f"'name' must be text of 1 to {MAX_EVENT_NAME} characters.")
     if "\x00" in name:
-        raise ValidationError("'name' contains a NUL character.")
+        raise KithError("'name' contains a NUL character.")
     occurred_at = _clean_occurred_at(item.get("occurred_at"), now)
     properties = item.get("properties") or {}
     if not isinstance(properties, dict):
-        raise ValidationError("'properties' must be an object.")
+        raise KithError("'properties' must be an object.")
     if len(repr(properties)) > MAX_PROPERTIES_BYTES or "\\x00" in repr(properties):
-        raise ValidationError("'properties' is too large or contains a NUL character.")
+        raise KithError("'properties' is too large or contains a NUL character.")
     key = value if kind == "id" else clean_lookup(value)
     return kind, key, name.strip(), occurred_at, properties
 
@@ -432,13 +417,13 @@ def _clean_occurred_at(value, now: datetime) -> datetime:
         if moment is not None and not isinstance(moment, datetime):
             moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     if moment is None:
-        raise ValidationError("'occurred_at' must be an ISO 8601 date or datetime.")
+        raise KithError("'occurred_at' must be an ISO 8601 date or datetime.")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)
     if moment > now + timedelta(days=1):
-        raise ValidationError("'occurred_at' is more than a day in the future.")
+        raise KithError("'occurred_at' is more than a day in the future.")
     if moment.year < 1900:
-        raise ValidationError("'occurred_at' is too far in the past.")
+        raise KithError("'occurred_at' is too far in the past.")
     return moment
 
 
@@ -450,8 +435,8 @@ def events_record(*, workspace: Workspace, items: list) -> EventsResult:
     for index, item in enumerate(items):
         try:
             cleaned.append((index, *_clean_event(item, now)))
-        except ValidationError as exc:
-            result.errors.append({"index": index, "message": _one_line(exc)})
+        except KithError as exc:
+            result.errors.append({"index": index, "message": str(exc)})
     contacts = {
         kind: contacts_find(workspace, kind, [c[2] for c in cleaned if c[1] == kind])
         for kind in LOOKUP_FIELDS
@@ -513,11 +498,11 @@ def _tagged_contact_ids(tag: Tag) -> list[int]:
 def tag_rename(*, tag: Tag, name: str) -> Tag:
     cleaned = clean_tag_names([name]) if isinstance(name, str) else []
     if not cleaned:
-        raise ValidationError({"name": ["Give the tag a name."]})
+        raise KithError("Give the tag a name.", field="name")
     new_name = cleaned[0]
     taken = Tag.objects.filter(workspace=tag.workspace, name__iexact=new_name).exclude(pk=tag.pk)
     if taken.exists():
-        raise ValidationError({"name": [f"There is already a tag '{new_name}'."]})
+        raise KithError(f"There is already a tag '{new_name}'.", field="name")
     if new_name != tag.name:
         tag.name = new_name
         tag.save(update_fields=["name"])
@@ -538,7 +523,7 @@ def attribute_update(*, attribute: CustomAttribute, label: str) -> CustomAttribu
     is what stored values were coerced to."""
     label = (label or "").strip()
     if len(label) > 100:
-        raise ValidationError({"label": ["At most 100 characters."]})
+        raise KithError("At most 100 characters.", field="label")
     attribute.label = label
     attribute.save(update_fields=["label"])
     return attribute
@@ -560,7 +545,7 @@ def attribute_delete(*, attribute: CustomAttribute) -> int:
     contacts had a value. Refused while anything uses the attribute."""
     users = [name for find in _attribute_users for name in find(attribute)]
     if users:
-        raise ValidationError(
+        raise KithError(
             f"“{attribute.key}” is used by {', '.join(users)}; change those conditions first."
         )
     key, workspace_id = attribute.key, attribute.workspace_id
@@ -589,18 +574,18 @@ def attribute_delete(*, attribute: CustomAttribute) -> int:
 def topic_create(*, workspace: Workspace, name: str, description: str = "") -> Topic:
     name, description = (name or "").strip(), (description or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the topic a name."]})
+        raise KithError("Give the topic a name.", field="name")
     if len(name) > 100:
-        raise ValidationError({"name": ["At most 100 characters."]})
+        raise KithError("At most 100 characters.", field="name")
     if len(description) > 300:
-        raise ValidationError({"description": ["At most 300 characters."]})
+        raise KithError("At most 300 characters.", field="description")
     if Topic.objects.filter(workspace=workspace, name__iexact=name).exists():
-        raise ValidationError({"name": [f"There is already a topic '{name}'."]})
+        raise KithError(f"There is already a topic '{name}'.", field="name")
     try:
         with transaction.atomic():
             return Topic.objects.create(workspace=workspace, name=name, description=description)
     except IntegrityError:
-        raise ValidationError({"name": [f"There is already a topic '{name}'."]}) from None
+        raise KithError(f"There is already a topic '{name}'.", field="name") from None
 
 
 def topic_delete(*, topic: Topic) -> None:

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import SimpleNamespace
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.db.models.functions import Lower
@@ -58,9 +57,9 @@ from contacts.services import (
     clean_fields,
     clean_lookup,
     clean_tag_names,
-    error_message,
     tags_get_or_create,
 )
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 
 MATCH_FIELDS = ("email", "external_id")
@@ -145,7 +144,7 @@ def contacts_write(
     "tags": [names]. One transaction; a bad item is reported by index and the others
     are saved. With define_attributes=False an unknown attribute key is an error."""
     if match_on not in MATCH_FIELDS:
-        raise ValidationError({"match_on": ["match_on must be 'email' or 'external_id'."]})
+        raise KithError("match_on must be 'email' or 'external_id'.", field="match_on")
     result = WriteResult(outcomes=[None] * len(items), contact_ids=[None] * len(items))
     if items:
         with transaction.atomic():
@@ -181,9 +180,9 @@ class _Writer:
         self.result.unchanged = self.result.outcomes.count(UNCHANGED)
         self._announce(saved, new_links)
 
-    def _reject(self, item_or_index, exc: ValidationError) -> None:
+    def _reject(self, item_or_index, exc: KithError) -> None:
         index = item_or_index if isinstance(item_or_index, int) else item_or_index.index
-        self.result.errors.append({"index": index, "message": error_message(exc)})
+        self.result.errors.append({"index": index, "message": str(exc)})
 
     # ------------------------------------------------------------ checks
 
@@ -193,7 +192,7 @@ class _Writer:
         for index, raw in enumerate(items):
             try:
                 candidates.append(self._check_shape(index, raw))
-            except ValidationError as exc:
+            except KithError as exc:
                 self._reject(index, exc)
         # The stored contacts the batch names, and who holds the other keys it sets:
         # the items are then checked against them as if applied one by one.
@@ -209,7 +208,7 @@ class _Writer:
             try:
                 touched = self._check_other_key(item, contact, holders)
                 cleaned = self._clean_attributes(item, definitions)
-            except ValidationError as exc:
+            except KithError as exc:
                 self._reject(item, exc)
                 continue
             me = ("key", item.key)
@@ -265,10 +264,10 @@ class _Writer:
 
     def _check_shape(self, index: int, raw) -> _Item:
         if not isinstance(raw, dict):
-            raise ValidationError("Each contact must be an object.")
+            raise KithError("Each contact must be an object.")
         value = raw.get(self.match_on)
         if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
-            raise ValidationError(f"'{self.match_on}' is required to match on it.")
+            raise KithError(f"'{self.match_on}' is required to match on it.")
         fields = clean_fields(raw)
         tags = clean_tag_names(raw["tags"]) if raw.get("tags") else []
         return _Item(
@@ -333,7 +332,7 @@ class _Writer:
         try:
             with transaction.atomic():
                 return clean()
-        except ValidationError:
+        except KithError:
             for key in set(definitions) - known:
                 del definitions[key]
             raise
@@ -378,7 +377,7 @@ class _Writer:
         except DuplicateContact as exc:
             self._reject(item, exc)
         else:
-            self._reject(item, ValidationError("A concurrent change got in the way; send again."))
+            self._reject(item, KithError("A concurrent change got in the way; send again."))
 
     def _upsert(self, shape: tuple, items: list[_Item]) -> dict[str, tuple[int, bool]]:
         """Run one statement; {key: (id, created)} of the rows it inserted or changed."""

@@ -3,7 +3,6 @@ selector or a service of segments.services, the answer."""
 
 from ninja import Query, Router
 
-from config.api_errors import ApiError
 from contacts.api_selectors import contact_for_api
 from segments import selectors, services
 from segments.models import Source
@@ -25,6 +24,7 @@ from segments.schemas import (
     SegmentPatch,
     UsageOut,
 )
+from workspaces.errors import KithError
 from workspaces.keyset import paginate
 
 router = Router(tags=["segments"])
@@ -103,7 +103,7 @@ def segments_patch(request, segment_id: int, payload: SegmentPatch):
     segment = _segment(request, segment_id)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items()}
     if "conditions" in changes and changes["conditions"] is None:
-        raise ApiError(400, "invalid_conditions", "conditions cannot be null.", path="")
+        raise KithError("conditions cannot be null.", code="invalid_conditions", path="")
     services.segment_update(segment=segment, **changes)
     return _fresh(request, segment)
 
@@ -122,7 +122,7 @@ def segments_usage(request, segment_id: int):
 @router.get("/{segment_id}/members", response=MemberPage, summary="A segment's members")
 def segments_members(request, segment_id: int, limit: int = 50, cursor: str | None = None):
     if not 1 <= limit <= 500:
-        raise ApiError(400, "invalid", "limit: from 1 to 500.", field="limit")
+        raise KithError("from 1 to 500.", field="limit")
     members = selectors.segment_members(_segment(request, segment_id))
     page = paginate(members, order=("id",), cursor=cursor, limit=limit)
     return {
@@ -142,10 +142,10 @@ def segments_members(request, segment_id: int, limit: int = 50, cursor: str | No
 def _lookup(payload: MembersIn) -> tuple[str, list]:
     given = payload.model_dump(exclude_unset=True)
     if len(given) != 1:
-        raise ApiError(400, "invalid", "Send exactly one of ids, emails or external_ids.")
+        raise KithError("Send exactly one of ids, emails or external_ids.")
     ((key, values),) = given.items()
     if isinstance(values, list) and len(values) > 10_000:
-        raise ApiError(413, "too_large", "At most 10,000 contacts in one call.")
+        raise KithError("At most 10,000 contacts in one call.", code="too_large", status=413)
     return {"ids": "id", "emails": "email", "external_ids": "external_id"}[key], values
 
 

@@ -5,7 +5,6 @@ the fragment they swap."""
 from contextlib import suppress
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import selectors, services
 from contacts.forms import ContactForm, TagAddForm
 from workspaces.access import writer_required
+from workspaces.errors import KithError
 from workspaces.rendering import wants_fragment
 
 EVENTS_PAGE_SIZE = 50
@@ -59,7 +59,7 @@ def contact_create(request):
             contact = services.contact_create(
                 workspace=request.workspace, data=form.service_data(), tags=form.tag_names()
             )
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Created {contact}.")
@@ -77,7 +77,7 @@ def contact_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_update(contact=contact, data=form.service_data())
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, "Saved your changes.")
@@ -109,7 +109,7 @@ def contact_tags_add(request, pk):
     if form.is_valid():
         try:
             services.contact_tags_add(contact=contact, names=form.tag_names())
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_error("names", " ".join(exc.messages))
         else:
             return _tags_changed(request, contact)
@@ -121,7 +121,7 @@ def contact_tags_remove(request, pk):
     contact = selectors.contact_detail(request.workspace, pk)
     name = request.POST.get("name", "")
     # A name that cannot be a tag is not on the contact either: nothing to remove.
-    with suppress(ValidationError):
+    with suppress(KithError):
         services.contact_tags_remove(contact=contact, names=[name])
     return _tags_changed(request, contact)
 

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from contacts import bulk, selectors, services
+from contacts import bulk, selectors
 from contacts import jobs as contact_jobs
 from contacts.models import Contact
 from contacts.selectors import SORTS
+from workspaces.errors import one_line
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
 
@@ -70,7 +71,7 @@ def contact_bulk(request):
         try:
             return _bulk_run(request, action, form.cleaned_data, matching, ids, back)
         except ValidationError as exc:
-            error = services.error_message(exc)
+            error = one_line(exc)
     if wants_fragment(request):
         matching = matching or _matching(request)
         count, more = selectors.capped_count(matching.queryset) if matching.valid else (0, False)

@@ -6,7 +6,6 @@ Reading them is open to every member; changing them, to members who can write. A
 form that fails is drawn again on its section with the errors beside its fields."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +13,7 @@ from contacts import selectors, services
 from contacts.forms import AttributeForm, AttributeLabelForm, TagRenameForm, TopicForm
 from contacts.models import CustomAttribute, Tag, Topic
 from workspaces.access import writer_required
+from workspaces.errors import KithError
 from workspaces.keyset import page_or_first
 from workspaces.scoping import get_scoped_or_404
 
@@ -56,17 +56,12 @@ def attribute_create(request):
                 type=form.cleaned_data["type"],
                 label=form.cleaned_data["label"],
             )
-        except ValidationError as exc:
-            form.add_service_errors(_on_key(exc))
+        except KithError as exc:
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Added the attribute “{attribute.key}”.")
             return redirect("contacts:attributes")
     return _attributes_page(request, create_form=form, status=400)
-
-
-def _on_key(exc: ValidationError) -> ValidationError:
-    """attrs.validate_key raises a plain error about the key: file it under key."""
-    return exc if hasattr(exc, "error_dict") else ValidationError({"key": exc.messages})
 
 
 @writer_required
@@ -77,7 +72,7 @@ def attribute_edit(request, pk):
     if form.is_valid():
         try:
             services.attribute_update(attribute=attribute, label=form.cleaned_data["label"])
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Saved the label of “{attribute.key}”.")
@@ -91,8 +86,8 @@ def attribute_delete(request, pk):
     attribute = get_scoped_or_404(CustomAttribute, request.workspace, pk=pk)
     try:
         count = services.attribute_delete(attribute=attribute)
-    except ValidationError as exc:
-        messages.error(request, services.error_message(exc))
+    except KithError as exc:
+        messages.error(request, str(exc))
         return redirect("contacts:attributes")
     messages.success(
         request,
@@ -132,7 +127,7 @@ def tag_rename(request, pk):
     if form.is_valid():
         try:
             services.tag_rename(tag=tag, name=form.cleaned_data["name"])
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Renamed “{old_name}” to “{tag.name}”.")
@@ -173,7 +168,7 @@ def topic_create(request):
     if form.is_valid():
         try:
             topic = services.topic_create(workspace=request.workspace, **form.cleaned_data)
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Added the topic “{topic.name}”.")
