@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
@@ -96,7 +97,10 @@ def _enter(
     entry still triggers when the contact's data changed after that moment: it
     entered because of that change, not because of the rule's."""
     now = _db_moment(now)
-    select_sql, select_params = _sql(entering)
+    try:
+        select_sql, select_params = _sql(entering)
+    except EmptyResultSet:  # e.g. `pk__in=[]`: nobody to add, and no SQL for it
+        return 0
     insert = (
         f"INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
         f"SELECT %s, e.id, %s, %s FROM ({select_sql}) e"
@@ -141,7 +145,10 @@ def _leave(segment: Segment, leaving, *, source: str, now: datetime) -> int:
     """Remove the members selected by `leaving` (a queryset of this segment's member
     rows), with their 'left' history rows."""
     now = _db_moment(now)
-    where_sql, where_params = _where(leaving)
+    try:
+        where_sql, where_params = _where(leaving)
+    except EmptyResultSet:  # e.g. `contact_id__in=[]`: nobody to remove
+        return 0
     delete = f"DELETE FROM {MEMBER_TABLE} WHERE {where_sql}"
     history = f"INSERT INTO {CHANGE_TABLE} (segment_id, contact_id, action, source, triggers, at) "
     if connection.vendor == "postgresql":
