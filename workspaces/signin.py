@@ -15,6 +15,8 @@
   the header is whatever the client wrote).
 - A sign-in with no request (authenticate() in a shell or a test) is not a web sign-in
   and is not counted.
+- The user name is counted as typed, cut to USERNAME_MAX characters: Django's sign-in
+  form does not limit it, and a longer one would not fit the attempts table (a 500).
 """
 
 import ipaddress
@@ -27,6 +29,16 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+
+USERNAME_MAX = AccessAttempt._meta.get_field("username").max_length
+
+
+def username_of(request, credentials=None) -> str | None:
+    """The user name the attempt is counted under (AXES_USERNAME_CALLABLE)."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    source = credentials if credentials else getattr(request, "POST", {})
+    username = source.get(field)
+    return username[:USERNAME_MAX] if isinstance(username, str) else username
 
 
 class SignInThrottle(AxesStandaloneBackend):

@@ -138,6 +138,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_HANDLER = "workspaces.signin.SignInAttempts"
 AXES_LOCKOUT_CALLABLE = "workspaces.signin.lockout_response"
+AXES_USERNAME_CALLABLE = "workspaces.signin.username_of"
 AXES_DISABLE_ACCESS_LOG = True  # a throttle, not an audit log of every sign-in
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

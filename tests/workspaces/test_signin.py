@@ -127,6 +127,16 @@ def test_limits_come_from_the_settings(alice, settings):
     assert "Signing in is paused for 1 hour;" in refused.content.decode()
 
 
+@pytest.mark.parametrize("url", FORMS)
+def test_a_name_too_long_to_store_is_counted_not_a_server_error(alice, url):
+    """Django's sign-in form does not limit the name; the attempts table does."""
+    long_name = "x" * 300
+    for attempt in range(4):
+        assert sign_in(url, long_name, f"wrong-{attempt}").status_code == 200
+    assert sign_in(url, long_name + "y", "wrong").status_code == 429  # the same 255 first
+    assert AccessAttempt.objects.get().username == "x" * 255
+
+
 def test_authenticate_without_a_request_is_not_throttled(alice):
     """A shell's or a test's authenticate() is not a web sign-in."""
     for attempt in range(6):
