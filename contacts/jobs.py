@@ -27,7 +27,7 @@ from contacts import bulk, selectors
 from contacts.models import Contact
 from jobs.models import Job
 from jobs.services import job_start
-from workspaces.errors import KithError, one_line
+from workspaces.errors import KithError, sentences
 from workspaces.scoping import scoped
 
 KIND = "contacts_bulk"
@@ -154,7 +154,7 @@ def run(context) -> None:
                 )
             last = ids[-1]
     except ValidationError as exc:
-        context.set_result(message=f"Stopped after {job.done:,} contacts: {one_line(exc)}")
+        context.set_result(message=f"Stopped after {job.done:,} contacts: {sentences(exc)}")
         raise
     if job.total != job.done:  # the count was taken before contacts changed
         with transaction.atomic():

@@ -21,6 +21,8 @@ from segments import builder, selectors, services
 from segments.conditions import Vocabulary
 from segments.views import mark_calculating, render_tab
 from workspaces.access import writer_required
+from workspaces.forms import ServiceErrorsMixin
+from workspaces.params import BadInput, JSONTextField, loads_json, parse_id
 
 # A new segment starts with one condition that already makes sense.
 STARTING_RULE = {"all": [{"field": "email", "op": "exists"}]}
@@ -31,24 +33,14 @@ SAMPLE_SIZE = 10
 # ---------------------------------------------------------------- forms
 
 
-class RuleField(forms.CharField):
-    """The rule as JSON text in, the parsed document out."""
+class RuleField(JSONTextField):
+    """The rule as JSON text in, the parsed document out (workspaces.params reads it:
+    no NUL or lone surrogate, finite numbers, bounded nesting)."""
 
     def __init__(self, **kwargs):
         attrs = {"rows": 16, "spellcheck": "false", "class": "rule-json", "data-rule-json": ""}
         kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
-        super().__init__(max_length=MAX_RULE_CHARS, **kwargs)
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"The rule is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+        super().__init__(what="The rule", max_chars=MAX_RULE_CHARS, **kwargs)
 
     def prepare_value(self, value):
         if isinstance(value, dict | list):
@@ -56,7 +48,7 @@ class RuleField(forms.CharField):
         return value
 
 
-class RuleForm(forms.Form):
+class RuleForm(ServiceErrorsMixin, forms.Form):
     conditions = RuleField(
         label="Rule (JSON)",
         error_messages={"required": "Write the rule: at least one condition."},
@@ -79,6 +71,7 @@ class SegmentCreateForm(RuleForm):
 
 
 class ConditionsForm(RuleForm):
+    service_fields = {"name": "new_name"}  # "Save as a new segment" names the new one
     new_name = forms.CharField(label="Name of the new segment", max_length=200, required=False)
 
 
@@ -189,7 +182,7 @@ def _save_as_new(request, form, state, conditions):
             created_by=request.user,
         )
     except services.SegmentError as exc:
-        state.error_from(form, exc, name_field="new_name")
+        state.error_from(form, exc)
         return None
     messages.success(
         request,
@@ -209,23 +202,23 @@ def segment_preview(request):
     segment = None
     raw_id = request.POST.get("segment", "")
     if raw_id:
-        if not raw_id.isdigit():
+        if parse_id(raw_id) is None:
             return HttpResponseBadRequest("'segment' is a segment id.")
-        segment = selectors.segment_get(request.workspace, int(raw_id))
+        segment = selectors.segment_get(request.workspace, parse_id(raw_id))
         mark_calculating([segment])
     context = {"segment": segment}
     try:
-        conditions = json.loads(request.POST.get("conditions", ""))
+        conditions = loads_json(request.POST.get("conditions", ""), what="The rule")
         context["preview"] = services.segment_preview(
             workspace=request.workspace,
             conditions=conditions,
             segment=segment,
             sample_size=SAMPLE_SIZE,
         )
-    except ValueError:
-        context["rule_error"] = {"path": "", "message": "The rule is not valid JSON."}
+    except BadInput as exc:  # not JSON, or JSON Kith cannot take (NUL, nesting...)
+        context["rule_error"] = {"path": "", "message": str(exc)}
     except services.InvalidConditions as exc:
-        context["rule_error"] = {"path": exc.extra.get("path", ""), "message": exc.words}
+        context["rule_error"] = {"path": exc.path or "", "message": exc.words}
     return render(request, "segments/builder/_preview.html", context)
 
 
@@ -241,14 +234,12 @@ class BuilderState:
         self.preview = None
         self.vocabulary = None  # the workspace's names, read once for the whole page
 
-    def error_from(self, form, exc: services.SegmentError, name_field: str = "name") -> None:
+    def error_from(self, form, exc: services.SegmentError) -> None:
+        """A rule's error where the builder draws it; any other beside its field."""
         if isinstance(exc, services.InvalidConditions):
             self._rule_error(form, exc)
-            return
-        field = exc.extra.get("field")
-        if isinstance(exc, services.DuplicateName) or field == "name":
-            field = name_field
-        form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            form.add_service_errors(exc)
 
     def preview_for(self, form, workspace, conditions, segment=None) -> None:
         self.vocabulary = Vocabulary(workspace.pk)
@@ -266,14 +257,14 @@ class BuilderState:
     def _rule_error(self, form, exc: services.InvalidConditions) -> None:
         """At its condition, in the builder's words; above the JSON textarea, in the
         JSON's (whoever reads it there typed the JSON)."""
-        path = exc.extra.get("path", "")
-        self.rule_error = {"path": path, "message": exc.words or exc.message}
+        path = exc.path or ""
+        self.rule_error = {"path": path, "message": exc.words}
         form.add_error("conditions", f"At {path}: {exc.message}" if path else exc.message)
 
     def context(self, request, form, *, segment) -> dict:
         if form.is_bound:  # what was posted, even when a check refused it
             try:
-                rule = json.loads(form.data.get("conditions", ""))
+                rule = loads_json(form.data.get("conditions", ""), what="The rule")
             except ValueError:
                 rule = None
         else:

@@ -1,23 +1,14 @@
 """Forms of the segment pages. They check the shape of the input; the services decide
 what is allowed (unique names, the segment limit, manual only) and their errors are
-put back beside the field they name with `add_segment_error`."""
+put back beside the field they name with `add_service_errors` (workspaces.forms)."""
 
 from django import forms
 
 from contacts.models import TEXT_FIELDS, Topic
 from segments.models import Segment
-from segments.services import DuplicateName, SegmentError
-from workspaces.forms import name_required
+from workspaces.forms import ServiceErrorsMixin, name_required
 
 NAME_MAX = Segment._meta.get_field("name").max_length
-
-
-class SegmentErrorsMixin:
-    def add_segment_error(self, exc: SegmentError) -> None:
-        """A service's error beside the field it concerns (a duplicate name beside the
-        name), else at the top of the form."""
-        name = "name" if isinstance(exc, DuplicateName) else exc.extra.get("field")
-        self.add_error(name if name in self.fields else None, exc.message)
 
 
 def _name_field(thing="segment"):
@@ -38,12 +29,12 @@ def _description_field():
     )
 
 
-class ManualSegmentForm(SegmentErrorsMixin, forms.Form):
+class ManualSegmentForm(ServiceErrorsMixin, forms.Form):
     name = _name_field()
     description = _description_field()
 
 
-class NameForm(SegmentErrorsMixin, forms.Form):
+class NameForm(ServiceErrorsMixin, forms.Form):
     """The name of a clone or of a saved list."""
 
     name = _name_field("new segment")
@@ -53,7 +44,9 @@ def split_names(text: str) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-class SettingsForm(SegmentErrorsMixin, forms.Form):
+class SettingsForm(ServiceErrorsMixin, forms.Form):
+    service_fields = {"topics": "new_topics"}  # the service names what this form adds
+
     name = _name_field()
     description = _description_field()
     topics = forms.ModelMultipleChoiceField(
@@ -85,12 +78,6 @@ class SettingsForm(SegmentErrorsMixin, forms.Form):
         chosen = [t.name for t in self.cleaned_data["topics"]]
         return chosen + self.cleaned_data["new_topics"]
 
-    def add_segment_error(self, exc: SegmentError) -> None:
-        if exc.extra.get("field") == "topics":
-            self.add_error("new_topics", exc.message)
-            return
-        super().add_segment_error(exc)
-
 
 # Built-in text fields a bulk segment can split on; text custom attributes are added.
 BUILTIN_LABELS = {
@@ -112,7 +99,7 @@ def bulk_field_choices(attributes) -> list[tuple[str, list[tuple[str, str]]]]:
     return groups
 
 
-class BulkSegmentForm(SegmentErrorsMixin, forms.Form):
+class BulkSegmentForm(ServiceErrorsMixin, forms.Form):
     field = forms.ChoiceField(
         label="Split contacts by",
         help_text="One filter segment per distinct value of this field (letter case ignored).",

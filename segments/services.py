@@ -14,24 +14,26 @@ from segments import membership, pending, rules
 from segments.jsonsql import JsonText
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
 from segments.query import compile_rule
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 
 UNSET = object()
 
 
-class SegmentError(Exception):
-    code = "invalid"
-    status = 400
-
-    def __init__(self, message: str, **extra):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
+class SegmentError(KithError):
+    """A segment rule refused (workspaces.errors.KithError: a page shows it beside its
+    field, the API answers it with its code)."""
 
 
 class InvalidConditions(SegmentError):
+    """A rule that does not hold, at `path`; `words` says it in the builder's words
+    (rules.RuleError.words), `message` in the JSON's."""
+
     code = "invalid_conditions"
-    words = None  # the message as the builder says it (rules.RuleError.words)
+
+    def __init__(self, message: str, *, path: str = "", words: str | None = None):
+        super().__init__(message, path=path)
+        self.words = words or message
 
 
 class DuplicateName(SegmentError):
@@ -69,9 +71,7 @@ def conditions_validate(
             vocabulary=vocabulary,
         )
     except rules.RuleError as exc:
-        error = InvalidConditions(exc.message, path=exc.path)
-        error.words = exc.words
-        raise error from None
+        raise InvalidConditions(exc.message, path=exc.path, words=exc.words) from None
 
 
 def _save_dependencies(segment: Segment) -> None:
@@ -105,7 +105,9 @@ def _check_name_free(workspace: Workspace, name: str, exclude_id: int | None = N
     if exclude_id:
         taken = taken.exclude(pk=exclude_id)
     if taken.exists():
-        raise DuplicateName(f"A segment named '{name}' already exists (archived ones count).")
+        raise DuplicateName(
+            f"A segment named '{name}' already exists (archived ones count).", field="name"
+        )
 
 
 def _lock_workspace(workspace: Workspace) -> None:
@@ -172,7 +174,7 @@ def segment_create(
                 created_by=created_by,
             )
     except IntegrityError:
-        raise DuplicateName(f"A segment named '{name}' already exists.") from None
+        raise DuplicateName(f"A segment named '{name}' already exists.", field="name") from None
     if topics:
         segment.topics.set(_topics(workspace, topics))
     if segment.is_filter:
@@ -223,7 +225,9 @@ def segment_update(
             # Only what changed: member_count moves with every refresh, never here.
             segment.save(update_fields=changed)
     except IntegrityError:
-        raise DuplicateName(f"A segment named '{segment.name}' already exists.") from None
+        raise DuplicateName(
+            f"A segment named '{segment.name}' already exists.", field="name"
+        ) from None
     if topics is not UNSET:
         segment.topics.set(_topics(segment.workspace, topics))
     if rule_changed:
@@ -490,7 +494,7 @@ def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list
     if not isinstance(values, list):
         raise SegmentError(f"'{lookup}s' must be a list.", field=f"{lookup}s")
     if len(values) > limit:
-        raise SegmentError(f"At most {limit:,} contacts in one call.", too_large=True)
+        raise SegmentError(f"At most {limit:,} contacts in one call.", code="too_large", status=413)
     if lookup == "id":
         bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
         if bad:

@@ -26,6 +26,7 @@ from segments.evaluator import Evaluator, snapshot
 from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
 from segments.models import PendingRefresh, Segment
 from workspaces.access import writer_required
+from workspaces.params import parse_id, parse_ids
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
 
@@ -48,7 +49,7 @@ def url_or_none(name: str, *args) -> str | None:
 
 
 def _ids(request, name="ids", limit=MAX_SELECTED) -> list[int]:
-    return [int(v) for v in request.POST.getlist(name)[:limit] if v.isdigit() and len(v) < 19]
+    return parse_ids(request.POST.getlist(name), limit=limit)
 
 
 def _done(request, url: str):
@@ -189,7 +190,7 @@ def segment_create_manual(request):
                 created_by=request.user,
             )
         except services.SegmentError as exc:
-            form.add_segment_error(exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Created “{segment.name}”. Now add people to it.")
             return redirect("segments:detail", pk=segment.pk)
@@ -217,7 +218,7 @@ def segment_bulk_create(request):
                     created_by=request.user,
                 )
             except services.SegmentError as exc:
-                form.add_segment_error(exc)
+                form.add_service_errors(exc)
             else:
                 messages.success(request, _bulk_made(len(result.created), len(result.skipped)))
                 return _done(request, reverse("segments:list") + "?origin=bulk&sort=name")
@@ -257,7 +258,7 @@ def _bulk_preview(request, form) -> dict | None:
             name_prefix=_prefix(form),
         )
     except services.SegmentError as exc:
-        form.add_segment_error(exc)
+        form.add_service_errors(exc)
         return None
     existing = scoped(Segment, request.workspace).count()
     limit = settings.SEGMENT_LIMIT
@@ -451,7 +452,7 @@ def segment_settings(request, pk):
                 topics=form.topic_names(),
             )
         except services.SegmentError as exc:
-            form.add_segment_error(exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, "Saved the segment's settings.")
             return _done(request, reverse("segments:settings", args=[segment.pk]))
@@ -473,7 +474,7 @@ def _name_action(request, segment, *, title, button, run, help_text, initial):
         try:
             created = run(form.cleaned_data["name"])
         except services.SegmentError as exc:
-            form.add_segment_error(exc)
+            form.add_service_errors(exc)
         else:
             return created
     context = {
@@ -670,10 +671,10 @@ def contact_why(request, pk):
     """Why the contact is (or is not) in a filter segment: its rule, condition by
     condition, with the contact's own values."""
     contact = contact_selectors.contact_detail(request.workspace, pk)
-    raw = request.GET.get("segment", "")
-    if not raw.isdigit() or len(raw) > 18:
+    segment_id = parse_id(request.GET.get("segment"))
+    if segment_id is None:
         raise Http404("No segment here.")
-    segment = selectors.segment_get(request.workspace, int(raw))
+    segment = selectors.segment_get(request.workspace, segment_id)
     explanation = None
     if segment.is_filter and segment.conditions:
         evaluator = Evaluator(vocabulary=rules.Vocabulary(request.workspace.pk), now=timezone.now())

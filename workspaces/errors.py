@@ -75,16 +75,29 @@ class KithError(ValidationError):
 
 
 def one_line(exc: ValidationError) -> str:
-    """Any validation error as one sentence: a KithError as it says itself, Django's
-    own (a form field's, a model validator's) the same way."""
+    """Any validation error as one line: a KithError as it says itself, Django's own
+    (a form field's, a model validator's) the same way."""
     if isinstance(exc, KithError):
         return str(exc)
+    return "; ".join(
+        f"{name}: {' '.join(messages)}" if name else " ".join(messages)
+        for name, messages in errors_by_field(exc).items()
+    )
+
+
+def sentences(exc: ValidationError) -> str:
+    """What a page says of an error shown away from its form: its sentences, without
+    the field names the API's line puts before them."""
+    return " ".join(m for messages in errors_by_field(exc).values() for m in messages)
+
+
+def errors_by_field(exc: ValidationError) -> dict[str | None, list[str]]:
+    """Each message of an error with the field it concerns (None: the whole input)."""
+    if isinstance(exc, KithError):
+        return exc.by_field()
     if hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
-            for name, messages in exc.message_dict.items()
-        )
-    return " ".join(exc.messages)
+        return {None if k == "__all__" else k: v for k, v in exc.message_dict.items()}
+    return {None: exc.messages}
 
 
 # ---------------------------------------------------------------- pydantic's errors in words

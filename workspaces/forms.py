@@ -1,20 +1,31 @@
-"""Forms of the workspace pages. Services decide what is allowed; their errors are
-put back on the field they name with `add_service_errors`."""
+"""Forms of the workspace pages, and the one place a service's error is put on a form
+(add_service_error): beside the field it concerns, else at the top of the form."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from workspaces.errors import errors_by_field
 from workspaces.models import Role
 
 
+def add_service_error(form, exc: ValidationError, *, aliases: dict | None = None) -> None:
+    """Each message of a service's error (workspaces.errors.KithError) beside the form
+    field it concerns, else at the top of the form. `aliases` names the form's field
+    for a service's ({"name": "new_name"} where a form asks for a second name)."""
+    for name, messages in errors_by_field(exc).items():
+        name = (aliases or {}).get(name, name)
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
 class ServiceErrorsMixin:
+    """A form that shows a service's errors: form.add_service_errors(exc).
+    `service_fields` is the form's `aliases` (see add_service_error)."""
+
+    service_fields: dict[str, str] = {}
+
     def add_service_errors(self, exc: ValidationError) -> None:
-        """Each of a service's errors on the field it names, else on the form."""
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-        for name, messages in errors.items():
-            field = name if name in self.fields else None
-            for message in messages:
-                self.add_error(field, message)
+        add_service_error(self, exc, aliases=self.service_fields)
 
 
 def name_required(thing: str, what: str = "name") -> dict:

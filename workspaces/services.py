@@ -5,11 +5,11 @@ import secrets
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from workspaces.errors import KithError
 from workspaces.models import ApiKey, Membership, Notification, Role, Workspace
 
 KEY_PREFIX = "kith_"
@@ -40,26 +40,21 @@ def workspace_create(*, name: str, slug: str | None = None, owner=None) -> Works
     one name are then made on purpose, told apart by their slugs."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the workspace a name."]})
+        raise KithError("Give the workspace a name.", field="name")
     same_name = Workspace.objects.filter(name__iexact=name).order_by("pk").first()
     if same_name is not None and not slug:
-        raise ValidationError(
-            {
-                "name": [
-                    ValidationError(
-                        f"There is a workspace named '{same_name.name}' already "
-                        f"(slug {same_name.slug}).",
-                        code="duplicate_name",
-                    )
-                ]
-            }
+        raise KithError(
+            f"There is a workspace named '{same_name.name}' already (slug {same_name.slug}).",
+            field="name",
+            code="duplicate_name",
+            status=409,
         )
     if slug:
         slug = slugify(slug)
         if not slug:
-            raise ValidationError({"slug": ["Use letters, digits, - or _ in the slug."]})
+            raise KithError("Use letters, digits, - or _ in the slug.", field="slug")
         if Workspace.objects.filter(slug=slug).exists():
-            raise ValidationError({"slug": [f"The slug '{slug}' is taken."]})
+            raise KithError(f"The slug '{slug}' is taken.", field="slug")
     workspace = Workspace.objects.create(name=name, slug=slug or _unique_slug(name))
     if owner is not None:
         Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
@@ -71,12 +66,12 @@ def workspace_create(*, name: str, slug: str | None = None, owner=None) -> Works
 @transaction.atomic
 def membership_add(*, workspace: Workspace, username: str, role: str) -> Membership:
     if role not in Role.values:
-        raise ValidationError({"role": [f"Unknown role '{role}'."]})
+        raise KithError(f"Unknown role '{role}'.", field="role")
     user = get_user_model().objects.filter(username__iexact=(username or "").strip()).first()
     if user is None:
-        raise ValidationError({"username": [f"There is no user '{username}'."]})
+        raise KithError(f"There is no user '{username}'.", field="username")
     if Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ValidationError({"username": [f"{user.username} is already a member."]})
+        raise KithError(f"{user.username} is already a member.", field="username")
     return Membership.objects.create(workspace=workspace, user=user, role=role)
 
 
@@ -111,9 +106,9 @@ def _owners_left(membership: Membership) -> int:
 @transaction.atomic
 def membership_set_role(*, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
-        raise ValidationError({"role": [f"Unknown role '{role}'."]})
+        raise KithError(f"Unknown role '{role}'.", field="role")
     if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(membership):
-        raise ValidationError({"role": ["A workspace keeps at least one owner."]})
+        raise KithError("A workspace keeps at least one owner.", field="role")
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -122,7 +117,7 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     if membership.role == Role.OWNER and not _owners_left(membership):
-        raise ValidationError("A workspace keeps at least one owner.")
+        raise KithError("A workspace keeps at least one owner.")
     membership.delete()
 
 
@@ -134,9 +129,9 @@ def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple
     """A new key and its full text, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the key a name."]})
+        raise KithError("Give the key a name.", field="name")
     if len(name) > 100:
-        raise ValidationError({"name": ["At most 100 characters."]})
+        raise KithError("At most 100 characters.", field="name")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         workspace=workspace,

@@ -7,7 +7,7 @@ owners and admins. A form that fails is drawn again on its section with the erro
 beside its fields."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from workspaces import services
 from workspaces.access import manager_required
+from workspaces.errors import KithError
 from workspaces.forms import ApiKeyForm, MemberAddForm, MemberRoleForm
 from workspaces.keyset import page_or_first
 from workspaces.middleware import SESSION_KEY
@@ -133,7 +134,7 @@ def member_add(request):
                 username=form.cleaned_data["username"],
                 role=form.cleaned_data["role"],
             )
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(
@@ -155,8 +156,8 @@ def member_role(request, pk):
     _check_may_change(request.membership, member, role)
     try:
         services.membership_set_role(membership=member, role=role)
-    except ValidationError as exc:
-        return _members_page(request, row_errors={pk: " ".join(exc.messages)}, status=400)
+    except KithError as exc:
+        return _members_page(request, row_errors={pk: exc.message}, status=400)
     messages.success(request, f"{member.user.get_username()} is now {member.get_role_display()}.")
     return redirect("workspaces:members")
 
@@ -168,8 +169,8 @@ def member_remove(request, pk):
     _check_may_change(request.membership, member)
     try:
         services.membership_remove(membership=member)
-    except ValidationError as exc:
-        return _members_page(request, row_errors={pk: " ".join(exc.messages)}, status=400)
+    except KithError as exc:
+        return _members_page(request, row_errors={pk: exc.message}, status=400)
     messages.success(request, f"Removed {member.user.get_username()} from {request.workspace}.")
     return redirect("workspaces:members")
 
@@ -197,7 +198,7 @@ def api_key_create(request):
             key, raw = services.api_key_create(
                 workspace=request.workspace, name=form.cleaned_data["name"], created_by=request.user
             )
-        except ValidationError as exc:
+        except KithError as exc:
             form.add_service_errors(exc)
         else:
             # The full key exists only in this response: it is not stored, and the

@@ -14,7 +14,8 @@ from contacts import bulk, selectors
 from contacts import jobs as contact_jobs
 from contacts.models import Contact
 from contacts.selectors import SORTS
-from workspaces.errors import one_line
+from workspaces.errors import sentences
+from workspaces.params import parse_ids
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
 
@@ -71,7 +72,7 @@ def contact_bulk(request):
         try:
             return _bulk_run(request, action, form.cleaned_data, matching, ids, back)
         except ValidationError as exc:
-            error = one_line(exc)
+            error = sentences(exc)
     if wants_fragment(request):
         matching = matching or _matching(request)
         count, more = selectors.capped_count(matching.queryset) if matching.valid else (0, False)
@@ -130,7 +131,7 @@ def _matching(request):
 
 def _selected_ids(request) -> list[int]:
     """The checked contacts that belong to this workspace."""
-    raw = [v for v in request.POST.getlist("ids")[: bulk.MAX_SELECTED] if v.isdigit()]
+    raw = parse_ids(request.POST.getlist("ids"), limit=bulk.MAX_SELECTED)
     return list(scoped(Contact, request.workspace).filter(pk__in=raw).values_list("pk", flat=True))
 
 

@@ -87,7 +87,7 @@ def attribute_delete(request, pk):
     try:
         count = services.attribute_delete(attribute=attribute)
     except KithError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
         return redirect("contacts:attributes")
     messages.success(
         request,

@@ -71,3 +71,24 @@ def test_one_line_says_djangos_own_errors_the_same_way():
     )
     assert one_line(ValidationError(["One.", "Two."])) == "One. Two."
     assert one_line(KithError("Bad.", field="email")) == "email: Bad."
+
+
+def test_a_form_shows_a_service_error_beside_its_field_or_at_the_top():
+    from workspaces.forms import ServiceErrorsMixin, add_service_error
+
+    class SaveAsForm(ServiceErrorsMixin, forms.Form):
+        service_fields = {"name": "new_name"}
+        new_name = forms.CharField()
+        note = forms.CharField(required=False)
+
+    form = SaveAsForm({"new_name": "VIP"})
+    assert form.is_valid()
+    form.add_service_errors(KithError("Taken.", field="name"))
+    form.add_service_errors(KithError("The workspace is full."))
+    form.add_service_errors(KithError("No.", field="something_else"))
+    add_service_error(form, ValidationError({"note": ["Too long."]}))
+    assert form.errors == {
+        "new_name": ["Taken."],
+        "__all__": ["The workspace is full.", "No."],
+        "note": ["Too long."],
+    }

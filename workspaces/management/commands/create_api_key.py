@@ -3,9 +3,9 @@
 The key goes alone to stdout, so `KEY=$(manage.py create_api_key ...)` works; the
 explanation goes to stderr. It is printed once and never stored."""
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 from workspaces.services import api_key_create
 
@@ -23,8 +23,8 @@ class Command(BaseCommand):
             raise CommandError(f"There is no workspace with the slug '{options['workspace']}'.")
         try:
             key, raw = api_key_create(workspace=workspace, name=options["name"])
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
+        except KithError as exc:
+            raise CommandError(exc.message) from None
         self.stderr.write(
             f"API key '{key.name}' for workspace '{workspace.slug}'. "
             "Store it now: it is not shown again."

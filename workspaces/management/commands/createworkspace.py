@@ -5,9 +5,9 @@ new one: then both exist, told apart by their slugs, and the command says so."""
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 from workspaces.services import workspace_create
 
@@ -30,9 +30,9 @@ class Command(BaseCommand):
         same_name = list(Workspace.objects.filter(name__iexact=name).order_by("pk"))
         try:
             workspace = workspace_create(name=name, slug=options["slug"], owner=owner)
-        except ValidationError as exc:
-            message = " ".join(exc.messages)
-            if "duplicate_name" in _codes(exc):
+        except KithError as exc:
+            message = exc.message
+            if exc.code == "duplicate_name":
                 message += " To make another workspace of that name, give it a --slug."
             raise CommandError(message) from None
         who = f", owned by {owner.username}" if owner else ""
@@ -47,11 +47,6 @@ class Command(BaseCommand):
         segments = _segment_names(workspace)
         if segments:
             self.stdout.write(f"Made its {len(segments)} default segments: {', '.join(segments)}.")
-
-
-def _codes(exc: ValidationError) -> set[str]:
-    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
-    return {error.code for error_list in errors for error in error_list}
 
 
 def _segment_names(workspace) -> list[str]:
