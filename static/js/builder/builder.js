@@ -72,6 +72,7 @@ export class Builder {
     // save (data-unsaved), when nothing on the page is saved yet.
     this.initial = this.section.hasAttribute("data-unsaved") ? undefined : rule;
     this.updateDirty();
+    this.guardLeaving();
     const error = readJson("builder-error");
     if (error) this.showError(error.path, error.message, true);
     if (!this.readonly) this.schedulePreview(0);
@@ -561,6 +562,37 @@ export class Builder {
   changed() {
     this.sync();
     this.schedulePreview();
+  }
+
+  /* ---- leaving with unsaved changes asks first (not after a save, not when nothing
+     changed): the rule differs from the saved one, or a name field was edited. */
+
+  names() {
+    return this.form ? Array.from(this.form.querySelectorAll("input[name=name]")) : [];
+  }
+
+  isDirty() {
+    if (this.readonly || this.submitting || !document.contains(this.section)) return false;
+    if (this.names().some((input) => input.value !== input.defaultValue)) return true;
+    const now = this.parseTextarea();
+    return this.initial === undefined || now === undefined || !sameRule(now, this.initial);
+  }
+
+  guardLeaving() {
+    if (this.readonly) return;
+    window.addEventListener("beforeunload", (event) => {
+      if (!this.isDirty()) return;
+      event.preventDefault();
+      event.returnValue = ""; // older browsers want it set to show their prompt
+    });
+    // An HTMX swap that replaces the builder (a tab of the segment page) is leaving too.
+    document.addEventListener("htmx:beforeRequest", (event) => {
+      const target = event.detail && event.detail.target;
+      if (!target || !target.contains(this.section) || !this.isDirty()) return;
+      if (!window.confirm("Leave without saving? Your changes to this rule will be lost.")) {
+        event.preventDefault();
+      }
+    });
   }
 
   beforeSubmit() {
