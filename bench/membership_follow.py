@@ -38,7 +38,7 @@ def main() -> None:
 
     from contacts.changes import Change
     from contacts.models import Contact
-    from contacts.services import contacts_upsert
+    from contacts.writer import contacts_upsert
     from segments import drift, membership, pending, rules, services
     from segments.models import PendingChange, PendingRefresh, Segment
 

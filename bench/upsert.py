@@ -69,7 +69,7 @@ def main() -> None:
 
     from contacts import changes
     from contacts.models import Contact
-    from contacts.services import contacts_upsert
+    from contacts.writer import contacts_upsert
     from workspaces.services import api_key_create
 
     changes._listeners.clear()

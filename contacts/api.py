@@ -30,9 +30,9 @@ from contacts.services import (
     contact_tags_add,
     contact_tags_remove,
     contact_update,
-    contacts_upsert,
     events_record,
 )
+from contacts.writer import contacts_upsert
 from workspaces.errors import KithError, describe_errors, join_errors
 from workspaces.keyset import paginate
 from workspaces.models import Workspace

@@ -257,30 +257,6 @@ def contacts_find(workspace: Workspace, match_on: str, values: list) -> dict:
     return {c._key: c for c in found}
 
 
-@dataclass
-class UpsertResult:
-    created: int = 0
-    updated: int = 0
-    errors: list[dict] = field(default_factory=list)
-    contact_ids: list[int] = field(default_factory=list)
-
-
-def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> UpsertResult:
-    """Create or update each item, matched on email or external id (the API's
-    upsert). Each item stands alone: a bad one is reported by index and the others
-    are saved. Written set-based by contacts.writer; an unchanged item counts as
-    updated here, as api.md has only created and updated."""
-    from contacts.writer import contacts_write  # the writer builds on this module
-
-    written = contacts_write(workspace=workspace, match_on=match_on, items=items)
-    return UpsertResult(
-        created=written.created,
-        updated=written.updated + written.unchanged,
-        errors=written.errors,
-        contact_ids=[pk for pk in written.contact_ids if pk is not None],
-    )
-
-
 # ---------------------------------------------------------------- tags
 
 

@@ -153,6 +153,28 @@ def contacts_write(
     return result
 
 
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+    contact_ids: list[int] = field(default_factory=list)
+
+
+def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> UpsertResult:
+    """Create or update each item, matched on email or external id (the API's
+    upsert). Each item stands alone: a bad one is reported by index and the others
+    are saved. Written set-based by contacts_write; an unchanged item counts as
+    updated here, as api.md has only created and updated."""
+    written = contacts_write(workspace=workspace, match_on=match_on, items=items)
+    return UpsertResult(
+        created=written.created,
+        updated=written.updated + written.unchanged,
+        errors=written.errors,
+        contact_ids=[pk for pk in written.contact_ids if pk is not None],
+    )
+
+
 class _Writer:
     def __init__(self, workspace, match_on, define_attributes, result: WriteResult):
         self.workspace = workspace
