@@ -7,9 +7,10 @@ CurrentWorkspaceMiddleware sets request.membership, request.workspace and
 request.memberships (for the switcher) from the session, and refuses any write from a
 viewer in one place, so no view has to remember to.
 - A session starts in the workspace the member used last (Membership.last_used_at,
-  written as they work: at most once a minute, and whenever they switch), not the
-  alphabetically first; it is kept in the session from then on, so working in another
-  workspace on another device does not move this one.
+  written as they open pages: at most once a minute, and whenever they switch; never
+  by the fragments and previews a page fetches beside it, so two requests of one page
+  do not write at once), not the alphabetically first; it is kept in the session from
+  then on, so working in another workspace on another device does not move this one.
 - A page that asks for an object of another workspace of the member (a link copied
   there, a notification) opens that workspace: the 404 of get_scoped_or_404 becomes a
   switch ("You are now in X") and the same address again. Only for a page opened
@@ -59,6 +60,13 @@ def start_in_last_used(request, user) -> None:
         membership_mark_used(membership=current)
 
 
+def _fetched_by_a_page(request) -> bool:
+    """An HTMX fragment or a script's fetch, not a page opened."""
+    return bool(getattr(request, "htmx", False)) or (
+        request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    )
+
+
 class CurrentWorkspaceMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -83,7 +91,8 @@ class CurrentWorkspaceMiddleware:
         if current is None:
             current = last_used(memberships)
             request.session[SESSION_KEY] = current.workspace_id
-        membership_mark_used(membership=current, others=memberships)
+        if not _fetched_by_a_page(request):
+            membership_mark_used(membership=current, others=memberships)
         request.membership = current
         request.workspace = current.workspace
         request.workspace_switched_for = request.session.pop(SWITCHED_FOR_KEY, None)
@@ -99,7 +108,7 @@ class CurrentWorkspaceMiddleware:
         """An object of another workspace of the member: open that workspace."""
         if not isinstance(exception, NotInThisWorkspace) or request.membership is None:
             return None
-        if request.method not in ("GET", "HEAD") or getattr(request, "htmx", False):
+        if request.method not in ("GET", "HEAD") or _fetched_by_a_page(request):
             return None
         address = request.get_full_path()
         if request.workspace_switched_for == address:
