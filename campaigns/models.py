@@ -42,6 +42,10 @@ class Campaign(models.Model):
         return self.name
 
 
+# How a campaign uses a segment, as a sentence: "“Spring sale” sends to “VIP”".
+ROLE_WORDS = {"trigger": "starts when someone enters", "include": "sends to", "exclude": "skips"}
+
+
 class CampaignSegment(models.Model):
     """A segment a campaign uses, and how: it starts the campaign (trigger), or its
     people are included or excluded."""
@@ -69,7 +73,7 @@ class CampaignSegment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.campaign} {self.role} {self.segment}"
+        return f"“{self.campaign}” {ROLE_WORDS.get(self.role, self.role)} “{self.segment}”"
 
 
 class Delivery(models.Model):

@@ -5,7 +5,42 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from segments import jobs as segment_jobs
+from segments import services
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
+
+
+def _admin_link(model, pk, text: str) -> str:
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def usage_lines(segment: Segment) -> list[str]:
+    """What uses a segment, each named with a link to its admin page: what the delete
+    guard says instead of Django's protected rows ("Segment dependency: 8 needs 6").
+    Campaigns are reached through the reverse relation: segments imports nothing of
+    campaigns."""
+    links = Segment._meta.get_field("campaign_links").related_model
+    campaign = links._meta.get_field("campaign").related_model
+    roles = dict(links._meta.get_field("role").choices)
+    usage = services.segment_usage(segment)
+    lines = [
+        format_html(
+            "“{}” is used by campaign {} ({})",
+            segment.name,
+            _admin_link(campaign, use["id"], use["name"]),
+            str(roles.get(use["role"], use["role"])).lower(),
+        )
+        for use in usage["campaigns"]
+    ]
+    lines += [
+        format_html(
+            "“{}” is named in the rule of segment {}",
+            segment.name,
+            _admin_link(Segment, use["id"], use["name"]),
+        )
+        for use in usage["segments"]
+    ]
+    return lines
 
 
 @admin.register(Segment)
@@ -31,6 +66,15 @@ class SegmentAdmin(admin.ModelAdmin):
     exclude = ["conditions"]
     filter_horizontal = ["topics"]
     actions = ["refresh"]
+
+    def get_deleted_objects(self, objs, request):
+        """A segment in use is not deleted (the database refuses too): the page names
+        what uses it, with links, instead of listing rows by id."""
+        segments = list(objs)
+        protected = [line for segment in segments for line in usage_lines(segment)]
+        if protected:
+            return [], {}, set(), protected
+        return super().get_deleted_objects(segments, request)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -70,7 +114,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 @admin.register(SegmentMember)
 class SegmentMemberAdmin(admin.ModelAdmin):
-    list_display = ["segment", "contact", "joined_at", "source"]
+    list_display = ["segment", "contact", "joined_at", "cause"]
     list_filter = ["source"]
     search_fields = ["^contact__email", "segment__name"]
     raw_id_fields = ["segment", "contact"]
@@ -85,7 +129,7 @@ class SegmentMemberAdmin(admin.ModelAdmin):
 
 @admin.register(SegmentChange)
 class SegmentChangeAdmin(admin.ModelAdmin):
-    list_display = ["segment", "contact", "action", "source", "triggers", "at"]
+    list_display = ["segment", "contact", "action", "cause", "triggers", "at"]
     list_filter = ["action", "source", "triggers"]
     search_fields = ["^contact__email", "segment__name"]
     list_select_related = ["segment", "contact"]
@@ -102,6 +146,7 @@ class SegmentChangeAdmin(admin.ModelAdmin):
 @admin.register(SegmentDependency)
 class SegmentDependencyAdmin(admin.ModelAdmin):
     list_display = ["segment", "depends_on"]
+    list_select_related = ["segment", "depends_on"]
     readonly_fields = ["segment", "depends_on"]
 
     def has_add_permission(self, request):

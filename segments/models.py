@@ -68,6 +68,28 @@ class Source(models.TextChoices):
     REPAIR = "repair", "Repair"
 
 
+# Why someone entered or left a segment, as the History tab, the contact page and the
+# admin say it: {source: (entered, left)}.
+CAUSES = {
+    Source.DATA: ("Their data changed", "Their data changed"),
+    Source.RULE: ("The rule changed", "The rule changed"),
+    Source.SCHEDULE: ("Time passed (a time-based condition)",) * 2,
+    Source.MANUAL: ("Added by hand", "Removed by hand"),
+    Source.IMPORT: ("Added by an import", "Removed by an import"),
+    Source.API: ("Added through the API", "Removed through the API"),
+    Source.REPAIR: (
+        "Repair: the rule holds but they were missing",
+        "Repair: the rule does not hold but they were in",
+    ),
+}
+
+
+def cause(source: str, *, entered: bool = True) -> str:
+    """Why someone entered (or left) a segment, in words."""
+    words = CAUSES.get(source)
+    return words[0 if entered else 1] if words else source
+
+
 class SegmentMember(models.Model):
     WORKSPACE_PATH = "segment__workspace"
 
@@ -89,7 +111,12 @@ class SegmentMember(models.Model):
         indexes = [models.Index(fields=["contact", "segment"], name="segment_member_contact")]
 
     def __str__(self):
-        return f"{self.contact_id} in {self.segment_id}"
+        return f"{self.contact} in “{self.segment}”"
+
+    @property
+    def cause(self) -> str:
+        """Why they joined, in words."""
+        return cause(self.source)
 
 
 class SegmentChange(models.Model):
@@ -122,7 +149,12 @@ class SegmentChange(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.contact_id} {self.action} {self.segment_id}"
+        return f"{self.contact} {self.get_action_display().lower()} “{self.segment}”: {self.cause}"
+
+    @property
+    def cause(self) -> str:
+        """Why they entered or left, in words."""
+        return cause(self.source, entered=self.action == self.Action.ENTERED)
 
 
 class SegmentDependency(models.Model):
@@ -144,7 +176,7 @@ class SegmentDependency(models.Model):
         verbose_name_plural = "segment dependencies"
 
     def __str__(self):
-        return f"{self.segment_id} needs {self.depends_on_id}"
+        return f"“{self.segment}” names “{self.depends_on}” in its rule"
 
 
 # ---------------------------------------------------------------- pending work

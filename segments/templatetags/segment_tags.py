@@ -4,7 +4,6 @@ section, and the segment pickers of the contact list's bulk bar."""
 from django import template
 
 from segments import selectors
-from segments.models import Source
 
 register = template.Library()
 
@@ -17,15 +16,6 @@ def condition_parts(text: str) -> dict:
     condition and what the contact has, to show them apart."""
     condition, _, actual = (text or "").partition(EXPLANATION_SEPARATOR)
     return {"condition": condition, "actual": actual}
-
-
-@register.filter
-def source_label(value: str) -> str:
-    """Why someone entered or left, in words ("Data change", "Time passing"...)."""
-    try:
-        return Source(value).label
-    except ValueError:
-        return value or ""
 
 
 @register.simple_tag(takes_context=True)

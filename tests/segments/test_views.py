@@ -469,7 +469,7 @@ def test_history_names_the_cause(client_in, workspace, django_capture_on_commit_
     ContactFactory(workspace=workspace, country="FR")
     french = filtered(workspace, django_capture_on_commit_callbacks)
     page = text(client_in.get(reverse("segments:history", args=[french.pk])))
-    assert "Rule change" in page and "no campaign trigger" in page
+    assert "The rule changed" in page and "no campaign trigger" in page
 
 
 def test_settings_rename_describe_and_topics(client_in, workspace):
