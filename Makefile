@@ -17,6 +17,7 @@ test: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-logo
 
 format: install
 	.venv/bin/ruff check --fix .
