@@ -3,13 +3,12 @@ the error handlers that give every error the shape {"error": {"code", "message"}
 and the routers of each app.
 
 No request may end in a 500, so the parser refuses what the database or the handlers
-cannot take (NUL characters, infinite numbers, deep nesting) with a 400 that says
-where, and every known exception becomes its error code here, in one place."""
+cannot take (NUL characters, lone surrogates, infinite numbers, deep nesting: the
+rules of workspaces.params, shared with the pages) with a 400 that says where, and
+every known exception becomes its error code here, in one place."""
 
 import functools
-import json
 import logging
-import math
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -30,78 +29,28 @@ from segments.api import router as segments_router
 from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
 from workspaces.errors import KithError, describe_errors, join_errors, one_line
 from workspaces.keyset import InvalidCursor
+from workspaces.params import BadInput, loads_json, unstorable
 
 logger = logging.getLogger(__name__)
 
-MAX_DEPTH = 32
-MAX_INT = 2**63 - 1  # the range of a bigint: nothing Kith stores is wider
-
-
-class BadBody(ValueError):
-    """The body is not JSON that Kith can take; the message says why."""
-
 
 class StrictJSONParser(Parser):
+    """Bodies through workspaces.params.loads_json (finite numbers that fit a bigint,
+    at most MAX_DEPTH levels, no NUL or lone surrogate), and each an object."""
+
     def parse_body(self, request):
-        try:
-            data = json.loads(
-                request.body,
-                parse_constant=_refuse_constant,
-                parse_float=_finite_float,
-                parse_int=_bounded_int,
-            )
-        except RecursionError:
-            raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
-        except BadBody:
-            raise
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            raise BadBody(f"The body is not valid JSON: {exc}.") from None
+        data = loads_json(request.body)
         if not isinstance(data, dict):  # every body of this API is an object
-            raise BadBody("The body must be a JSON object.")
-        _check_tree(data)
+            raise BadInput("The body must be a JSON object.")
         return data
 
     def parse_querydict(self, data, list_fields, request):
+        # config.middleware has refused unstorable text in query parameters already.
         for key, values in data.lists():
-            if "\x00" in key or any("\x00" in value for value in values):
-                raise KithError(f"{key!r} contains a NUL character.")
+            problem = next(filter(None, map(unstorable, (key, *values))), None)
+            if problem:
+                raise KithError(f"The query parameter {key!r} contains {problem}.")
         return super().parse_querydict(data, list_fields, request)
-
-
-def _refuse_constant(name: str):
-    raise BadBody(f"{name} is not a number Kith can store.")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise BadBody(f"The number {text[:40]} is out of range.")
-    return number
-
-
-def _bounded_int(text: str) -> int:
-    if len(text) > 20 or abs(int(text)) > MAX_INT:
-        raise BadBody(f"The number {text[:40]} is out of range.")
-    return int(text)
-
-
-def _check_tree(data) -> None:
-    """Refuse NUL characters (PostgreSQL cannot store them in text or JSONB) and
-    nesting deeper than MAX_DEPTH, naming where they are."""
-    stack = [(data, "", 0)]
-    while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.")
-        if isinstance(value, str) and "\x00" in value:
-            raise BadBody(f"{path or 'The body'} contains a NUL character (\\u0000).")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if "\x00" in key:
-                    raise BadBody(f"A key in {path or 'the body'} contains a NUL character.")
-                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 class KithAPI(NinjaAPI):
@@ -186,7 +135,7 @@ def _not_found(request, exc: Http404):
 def _http_error(request, exc: HttpError):
     """ninja's own errors: 401 from auth, 429 from the throttle, 400 from the body."""
     status = exc.status_code
-    message = str(exc.__cause__) if isinstance(exc.__cause__, BadBody) else exc.message
+    message = str(exc.__cause__) if isinstance(exc.__cause__, BadInput) else exc.message
     if isinstance(exc, Throttled):
         message = "Too many requests for this key; wait for Retry-After seconds."
     elif status == 401:

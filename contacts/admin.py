@@ -41,6 +41,7 @@ from contacts.services import (
     contact_create,
     contact_update,
 )
+from workspaces.params import parse_id
 
 COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000
@@ -259,8 +260,8 @@ class ContactAdmin(LargeTableAdmin):
     def get_search_results(self, request, queryset, search_term):
         matches, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        if term.isdigit() and int(term) < 2**63:
-            matches = matches | queryset.filter(pk=int(term))
+        if parse_id(term) is not None:  # ASCII digits: '²'.isdigit() is true too
+            matches = matches | queryset.filter(pk=parse_id(term))
         if not term:
             return matches, may_have_duplicates
         # For a rare term PostgreSQL guesses a few hundred matches and walks the primary

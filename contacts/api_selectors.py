@@ -9,9 +9,8 @@ from contacts.models import Contact, Tag
 from contacts.selectors import contact_search
 from contacts.services import clean_lookup
 from workspaces.models import Workspace
+from workspaces.params import MAX_ID
 from workspaces.scoping import get_scoped_or_404, scoped
-
-MAX_ID = 2**63 - 1  # ids are bigints; a larger one names nothing
 
 
 def _by_lookup(queryset: QuerySet, field: str, value: str) -> QuerySet:

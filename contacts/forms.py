@@ -9,6 +9,7 @@ from django import forms
 from contacts.attributes import parse_iso_moment
 from contacts.models import Contact, CustomAttribute
 from workspaces.forms import ServiceErrorsMixin, name_required
+from workspaces.params import IntField
 
 Type = CustomAttribute.Type
 ATTRIBUTE_PREFIX = "attr_"
@@ -42,7 +43,10 @@ class ContactForm(ServiceErrorsMixin, forms.Form):
         max_length=_max("external_id"),
         help_text="The id of this person in your other systems.",
     )
-    score = forms.IntegerField(label="Score", required=False, initial=0)
+    # An int column: ASCII digits within its range (the service says the same).
+    score = IntField(
+        label="Score", required=False, initial=0, min_value=-(2**31) + 1, max_value=2**31 - 1
+    )
     tags = forms.CharField(
         label="Tags", required=False, help_text="Separate several tags with commas."
     )

@@ -23,6 +23,9 @@ COUNT_CAP = 10_000
 # Below this many characters a substring search matches too much to be useful and
 # cannot use the trigram indexes, so it becomes a prefix search.
 CONTAINS_MIN_LENGTH = 3
+# Words of a search that count: each adds a condition, and thousands of them (a search
+# box is a text field) made one query take a minute, or overflow SQLite's parser.
+SEARCH_WORDS = 10
 PREFIX_FIELDS = ("email", "first_name", "last_name")
 CONTAINS_FIELDS = ("email", "first_name", "last_name", "company", "external_id")
 
@@ -31,7 +34,7 @@ def contact_search(queryset: QuerySet, q: str) -> QuerySet:
     """Every word of `q` must match ("ann lee" finds Ann Lee), as migration 0002's
     indexes expect: these exact lookups on these exact fields (istartswith and
     icontains both become UPPER(col::text) LIKE on PostgreSQL)."""
-    for word in (q or "").split():
+    for word in (q or "").split()[:SEARCH_WORDS]:
         if len(word) >= CONTAINS_MIN_LENGTH:
             fields, lookup = CONTAINS_FIELDS, "icontains"
         else:

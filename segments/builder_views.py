@@ -22,6 +22,7 @@ from segments.conditions import Vocabulary
 from segments.views import mark_calculating, render_tab
 from workspaces.access import writer_required
 from workspaces.forms import ServiceErrorsMixin
+from workspaces.params import BadInput, JSONTextField, loads_json, parse_id
 
 # A new segment starts with one condition that already makes sense.
 STARTING_RULE = {"all": [{"field": "email", "op": "exists"}]}
@@ -32,24 +33,14 @@ SAMPLE_SIZE = 10
 # ---------------------------------------------------------------- forms
 
 
-class RuleField(forms.CharField):
-    """The rule as JSON text in, the parsed document out."""
+class RuleField(JSONTextField):
+    """The rule as JSON text in, the parsed document out (workspaces.params reads it:
+    no NUL or lone surrogate, finite numbers, bounded nesting)."""
 
     def __init__(self, **kwargs):
         attrs = {"rows": 16, "spellcheck": "false", "class": "rule-json", "data-rule-json": ""}
         kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
-        super().__init__(max_length=MAX_RULE_CHARS, **kwargs)
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"The rule is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+        super().__init__(what="The rule", max_chars=MAX_RULE_CHARS, **kwargs)
 
     def prepare_value(self, value):
         if isinstance(value, dict | list):
@@ -211,21 +202,21 @@ def segment_preview(request):
     segment = None
     raw_id = request.POST.get("segment", "")
     if raw_id:
-        if not raw_id.isdigit():
+        if parse_id(raw_id) is None:
             return HttpResponseBadRequest("'segment' is a segment id.")
-        segment = selectors.segment_get(request.workspace, int(raw_id))
+        segment = selectors.segment_get(request.workspace, parse_id(raw_id))
         mark_calculating([segment])
     context = {"segment": segment}
     try:
-        conditions = json.loads(request.POST.get("conditions", ""))
+        conditions = loads_json(request.POST.get("conditions", ""), what="The rule")
         context["preview"] = services.segment_preview(
             workspace=request.workspace,
             conditions=conditions,
             segment=segment,
             sample_size=SAMPLE_SIZE,
         )
-    except ValueError:
-        context["rule_error"] = {"path": "", "message": "The rule is not valid JSON."}
+    except BadInput as exc:  # not JSON, or JSON Kith cannot take (NUL, nesting...)
+        context["rule_error"] = {"path": "", "message": str(exc)}
     except services.InvalidConditions as exc:
         context["rule_error"] = {"path": exc.path or "", "message": exc.words}
     return render(request, "segments/builder/_preview.html", context)
@@ -273,7 +264,7 @@ class BuilderState:
     def context(self, request, form, *, segment) -> dict:
         if form.is_bound:  # what was posted, even when a check refused it
             try:
-                rule = json.loads(form.data.get("conditions", ""))
+                rule = loads_json(form.data.get("conditions", ""), what="The rule")
             except ValueError:
                 rule = None
         else:

@@ -4,38 +4,31 @@ contacts, or on every contact that matches the list's filters (set-based: one
 INSERT ... SELECT or DELETE per segment, never a loop over contacts)."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from contacts.bulk import BulkAction
 from segments import services
-
-
-class IdListField(forms.Field):
-    """Several ids from checkboxes of the same name. The choices are the workspace's
-    manual segments, which the bulk bar's forms are built without: the service
-    checks the ids against the workspace."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        values = value or []
-        if not all(isinstance(v, str) and v.isdigit() and len(v) < 19 for v in values):
-            raise ValidationError("Pick segments from the list.")
-        return [int(v) for v in values]
+from workspaces.params import IdField, IdListField
 
 
 class AddToSegmentsForm(forms.Form):
+    # The choices are the workspace's manual segments, which the bulk bar's forms are
+    # built without: the service checks the ids against the workspace.
     segments = IdListField(
-        label="Segments", error_messages={"required": "Pick at least one segment."}
+        label="Segments",
+        error_messages={
+            "required": "Pick at least one segment.",
+            "invalid": "Pick segments from the list.",
+        },
     )
 
 
 class RemoveFromSegmentForm(forms.Form):
-    segment = forms.IntegerField(
+    segment = IdField(
         label="Segment",
-        min_value=1,
-        max_value=2**63 - 1,
-        error_messages={"required": "Pick the segment to remove them from."},
+        error_messages={
+            "required": "Pick the segment to remove them from.",
+            "invalid": "Pick the segment from the list.",
+        },
     )
 
 

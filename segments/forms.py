@@ -7,6 +7,7 @@ from django import forms
 from contacts.models import TEXT_FIELDS, Topic
 from segments.models import Segment
 from workspaces.forms import ServiceErrorsMixin, name_required
+from workspaces.params import ModelIdsField
 
 NAME_MAX = Segment._meta.get_field("name").max_length
 
@@ -49,7 +50,7 @@ class SettingsForm(ServiceErrorsMixin, forms.Form):
 
     name = _name_field()
     description = _description_field()
-    topics = forms.ModelMultipleChoiceField(
+    topics = ModelIdsField(
         label="Topics",
         queryset=Topic.objects.none(),
         required=False,

@@ -12,9 +12,8 @@ from contacts.models import Contact, Topic
 from segments.models import Segment, SegmentChange, SegmentMember
 from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
+from workspaces.params import MAX_ID
 from workspaces.scoping import get_scoped_or_404, scoped
-
-MAX_ID = 2**63 - 1
 
 
 def segment_list(

@@ -10,6 +10,8 @@
 Views check access, call a selector or a service, and render; HTMX requests get the
 fragment they swap. Every form also works as a plain POST with JavaScript off."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
@@ -26,6 +28,7 @@ from segments.evaluator import Evaluator, snapshot
 from segments.forms import BulkSegmentForm, ManualSegmentForm, NameForm, SettingsForm
 from segments.models import PendingRefresh, Segment
 from workspaces.access import writer_required
+from workspaces.params import parse_id, parse_ids
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
 
@@ -48,7 +51,7 @@ def url_or_none(name: str, *args) -> str | None:
 
 
 def _ids(request, name="ids", limit=MAX_SELECTED) -> list[int]:
-    return [int(v) for v in request.POST.getlist(name)[:limit] if v.isdigit() and len(v) < 19]
+    return parse_ids(request.POST.getlist(name), limit=limit)
 
 
 def _done(request, url: str):
@@ -376,7 +379,8 @@ def _members_changed(request, segment, *, notice=None, error=None):
         else:
             messages.success(request, notice)
         url = reverse("segments:detail", args=[segment.pk])
-        return redirect(f"{url}?find={find}" if find else url)
+        # The search, kept for the next person to add (a search is short: 200 at most).
+        return redirect(f"{url}?{urlencode({'find': find[:200]})}" if find else url)
     segment = _segment(request, segment.pk)  # the fresh member count
     rows = selectors.segment_member_rows(segment)
     page, _ = selectors.keyset_page(rows, selectors.MEMBER_ORDER, None, MEMBERS_PAGE_SIZE)
@@ -670,10 +674,10 @@ def contact_why(request, pk):
     """Why the contact is (or is not) in a filter segment: its rule, condition by
     condition, with the contact's own values."""
     contact = contact_selectors.contact_detail(request.workspace, pk)
-    raw = request.GET.get("segment", "")
-    if not raw.isdigit() or len(raw) > 18:
+    segment_id = parse_id(request.GET.get("segment"))
+    if segment_id is None:
         raise Http404("No segment here.")
-    segment = selectors.segment_get(request.workspace, int(raw))
+    segment = selectors.segment_get(request.workspace, segment_id)
     explanation = None
     if segment.is_filter and segment.conditions:
         evaluator = Evaluator(vocabulary=rules.Vocabulary(request.workspace.pk), now=timezone.now())

@@ -4,6 +4,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
+MAX_URL_LENGTH = 2000  # a `next` longer than any page of ours (redirect() refuses 16,384)
+
 
 def wants_fragment(request) -> bool:
     """An HTMX request for part of a page. A history-restore request (the browser's
@@ -28,9 +30,15 @@ def safe_next(request, fallback: str) -> str:
 
 
 def safe_url(request, target: str | None, fallback: str) -> str:
-    """`target` if it stays on this site, else `fallback`."""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """`target` if it is a path on this site, else `fallback`. Only a path: redirect()
+    takes any other text for the name of a view (a 500 when there is none)."""
+    if (
+        target
+        and target.startswith("/")
+        and len(target) <= MAX_URL_LENGTH
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return fallback

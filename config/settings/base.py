@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Text a database cannot store (NUL) in a parameter or cookie: a 400, before any view.
+    "config.middleware.UnstorableInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "workspaces.middleware.LoginRequiredMiddleware",
     "workspaces.middleware.CurrentWorkspaceMiddleware",

@@ -15,6 +15,7 @@ from contacts import jobs as contact_jobs
 from contacts.models import Contact
 from contacts.selectors import SORTS
 from workspaces.errors import sentences
+from workspaces.params import parse_ids
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 from workspaces.scoping import scoped
 
@@ -130,7 +131,7 @@ def _matching(request):
 
 def _selected_ids(request) -> list[int]:
     """The checked contacts that belong to this workspace."""
-    raw = [v for v in request.POST.getlist("ids")[: bulk.MAX_SELECTED] if v.isdigit()]
+    raw = parse_ids(request.POST.getlist("ids"), limit=bulk.MAX_SELECTED)
     return list(scoped(Contact, request.workspace).filter(pk__in=raw).values_list("pk", flat=True))
 
 
