@@ -77,7 +77,15 @@ def conditions_validate(
 def _save_dependencies(segment: Segment) -> None:
     refs = rules.segment_refs(segment.conditions)
     # Lock what the rule names, so a concurrent delete of it waits for this commit.
-    list(Segment.objects.select_for_update().filter(pk__in=refs, workspace=segment.workspace))
+    named = Segment.objects.select_for_update().filter(pk__in=refs, workspace=segment.workspace)
+    if set(named.values_list("pk", flat=True)) != set(refs):
+        # A delete committed between the rule's check and this lock: the rule names a
+        # segment that no longer exists. Checked again, it says which, at its path;
+        # inserting the dependency would fail at commit (its foreign key), a 500.
+        conditions_validate(
+            workspace=segment.workspace, conditions=segment.conditions, segment=segment
+        )
+        raise InvalidConditions("The rule names a segment that no longer exists.")
     SegmentDependency.objects.filter(segment=segment).exclude(depends_on_id__in=refs).delete()
     SegmentDependency.objects.bulk_create(
         [SegmentDependency(segment=segment, depends_on_id=ref) for ref in refs],
