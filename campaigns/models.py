@@ -95,4 +95,4 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
 
     def __str__(self):
-        return f"{self.campaign} to {self.contact_id}"
+        return f"“{self.campaign}” to {self.contact}"

@@ -5,10 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.models import Campaign, CampaignSegment
+from campaigns.models import CampaignSegment
 from segments import services
 from segments.models import Segment, SegmentChange, SegmentDependency, Source
-from tests.factories import ContactFactory, UserFactory
+from tests.factories import CampaignSegmentFactory, ContactFactory, DeliveryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +29,10 @@ def used(workspace):
         kind="filter",
         conditions={"all": [{"segment": vip.pk, "op": "in"}]},
     )
-    spring = Campaign.objects.create(workspace=workspace, name="Spring")
-    CampaignSegment.objects.create(campaign=spring, segment=vip, role="trigger")
-    return vip, berlin, spring
+    link = CampaignSegmentFactory(
+        campaign__workspace=workspace, campaign__name="Spring", segment=vip, role="trigger"
+    )
+    return vip, berlin, link.campaign
 
 
 def _change_url(obj) -> str:
@@ -77,6 +78,8 @@ def test_rows_say_what_they_are_in_words(used):
     assert str(dependency) == "“VIP in Berlin” names “VIP” in its rule"
     link = CampaignSegment.objects.get(segment=vip)
     assert str(link) == "“Spring” starts when someone enters “VIP”"
+    delivery = DeliveryFactory(campaign=spring, contact__email="ann@example.com")
+    assert str(delivery) == "“Spring” to ann@example.com"
 
 
 @pytest.mark.parametrize(

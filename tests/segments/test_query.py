@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
 from contacts.attributes import format_moment
 from contacts.models import Contact, ContactTag, CustomAttribute, Device, Event, Tag
-from segments.models import Segment, SegmentMember
+from segments.models import SegmentMember
 from segments.query import compile_rule, load_catalog
-from tests.factories import WorkspaceFactory
+from tests.factories import CampaignFactory, DeliveryFactory, SegmentFactory, WorkspaceFactory
 
 NOW = timezone.now().replace(microsecond=0)
 pytestmark = pytest.mark.django_db
@@ -101,20 +100,18 @@ def people():
     )
     Device.objects.create(contact=contacts["ann"], platform="ios")
     Device.objects.create(contact=contacts["bob"], platform="web")
-    manual = Segment.objects.create(workspace=ws, name="Manual", kind="manual")
+    manual = SegmentFactory(workspace=ws, name="Manual")
     SegmentMember.objects.create(
         segment=manual, contact=contacts["cid"], joined_at=NOW, source="manual"
     )
-    campaign = Campaign.objects.create(workspace=ws, name="Launch")
-    Delivery.objects.create(
+    campaign = CampaignFactory(workspace=ws, name="Launch")
+    DeliveryFactory(
         campaign=campaign,
         contact=contacts["ann"],
         sent_at=NOW - timedelta(days=3),
         opened_at=NOW - timedelta(days=2),
     )
-    Delivery.objects.create(
-        campaign=campaign, contact=contacts["bob"], sent_at=NOW - timedelta(days=60)
-    )
+    DeliveryFactory(campaign=campaign, contact=contacts["bob"], sent_at=NOW - timedelta(days=60))
     return ws, manual, campaign
 
 

@@ -4,10 +4,9 @@ check is raced, and the refresh command reports who moved."""
 import pytest
 from django.core.management import call_command
 
-from campaigns.models import Campaign, CampaignSegment
 from segments import services
 from segments.models import Segment
-from tests.factories import ContactFactory, WorkspaceFactory
+from tests.factories import CampaignSegmentFactory, ContactFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_the_database_refuses_a_delete_that_raced_a_new_usage(monkeypatch):
     ws = WorkspaceFactory()
     base = services.segment_create(workspace=ws, name="Base", kind="manual")
-    campaign = Campaign.objects.create(workspace=ws, name="Launch")
-    CampaignSegment.objects.create(campaign=campaign, segment=base, role="include")
+    CampaignSegmentFactory(campaign__workspace=ws, segment=base, role="include")
     # The guard looked before the campaign was linked: it saw nothing.
     monkeypatch.setattr(services, "segment_usage", lambda s: {"campaigns": [], "segments": []})
     with pytest.raises(services.SegmentInUse):

@@ -12,11 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignSegment
 from contacts.models import Contact, Topic
 from segments import services
 from segments.models import Segment, SegmentChange, SegmentMember, Source
-from tests.factories import ContactFactory, CustomAttributeFactory, TopicFactory
+from tests.factories import (
+    CampaignSegmentFactory,
+    ContactFactory,
+    CustomAttributeFactory,
+    TopicFactory,
+)
 from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -57,9 +61,10 @@ def next_cursor(page: str) -> str:
 
 
 def in_use_by_campaign(segment, name="Spring", role="include"):
-    campaign = Campaign.objects.create(workspace=segment.workspace, name=name)
-    CampaignSegment.objects.create(campaign=campaign, segment=segment, role=role)
-    return campaign
+    link = CampaignSegmentFactory(
+        campaign__workspace=segment.workspace, campaign__name=name, segment=segment, role=role
+    )
+    return link.campaign
 
 
 # ---------------------------------------------------------------- dashboard
