@@ -21,7 +21,7 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
-from config.api_errors import CODES, error_response
+from config.api_errors import CODES, document_errors, error_response
 from contacts.api import events_router
 from contacts.api import router as contacts_router
 from segments.api import contact_segments_router
@@ -54,10 +54,18 @@ class StrictJSONParser(Parser):
 
 
 class KithAPI(NinjaAPI):
-    """Two additions to ninja's URLs, so that every error of this API is JSON:
+    """Its OpenAPI schema documents every error (config.api_errors.document_errors).
+    Two additions to ninja's URLs, so that every error of this API is JSON:
     a method a path does not take is a JSON 405 (ninja answers in plain text), and
     any path no router has is a JSON 404. The catch-all is appended after every
     router, whatever order routers are added in."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja documents the answers of the handlers; every error too (api.md)."""
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_errors(schema, path_prefix)
 
     def _get_urls(self):
         patterns = super()._get_urls()
