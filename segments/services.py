@@ -16,6 +16,7 @@ from segments.models import Segment, SegmentDependency, SegmentMember, Source
 from segments.query import compile_rule
 from workspaces.errors import KithError
 from workspaces.models import Workspace
+from workspaces.params import parse_id
 
 UNSET = object()
 
@@ -191,6 +192,27 @@ def segment_create(
     return segment
 
 
+def _lock_with_named(segment: Segment, conditions) -> Segment:
+    """Lock the segment, and the segments a new rule of it names, in id order. Two
+    rules saved at once to name each other then wait for each other instead of
+    deadlocking (a 500), and the second is checked knowing the first: the loop it
+    would close is an invalid_conditions."""
+    ids = {segment.pk}
+    if conditions is not UNSET:
+        try:
+            refs = rules.segment_refs(conditions)
+        except Exception:  # a rule that cannot be read names nothing; its check says why
+            refs = set()
+        ids |= {ref for ref in refs if parse_id(ref) is not None}
+    locked = Segment.objects.select_for_update().filter(
+        pk__in=ids, workspace_id=segment.workspace_id
+    )
+    by_id = {s.pk: s for s in locked.order_by("pk")}
+    if segment.pk not in by_id:
+        raise Segment.DoesNotExist("The segment was deleted meanwhile.")
+    return by_id[segment.pk]
+
+
 @transaction.atomic
 def segment_update(
     *,
@@ -201,7 +223,7 @@ def segment_update(
     archived=UNSET,
     topics=UNSET,
 ) -> Segment:
-    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    segment = _lock_with_named(segment, conditions)
     changed = ["updated_at"]
     if name is not UNSET:
         segment.name = _clean_name(name)

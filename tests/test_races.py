@@ -180,3 +180,29 @@ def test_two_people_create_one_contact_on_the_page(workspace_key):
         answers = race(*(create(user, email) for user in users))
         assert sorted(answers) == [302, 400], answers
         assert Contact.objects.filter(workspace=workspace, email=email).count() == 1
+
+
+def test_two_rules_saved_at_once_to_name_each_other(workspace_key):
+    """A cycle: one save wins (200), the other is refused for the loop it would make
+    (400 invalid_conditions); neither deadlocks into a 500."""
+    workspace, key = workspace_key
+    for n in range(ROUNDS):
+        a, b = (
+            segment_services.segment_create(
+                workspace=workspace,
+                name=f"{letter}{n}",
+                kind="filter",
+                conditions={"all": [{"field": "email", "op": "exists"}]},
+            )
+            for letter in "AB"
+        )
+        answers = race(
+            api_call(key, "patch", f"/segments/{a.pk}", {"conditions": _naming(b)}),
+            api_call(key, "patch", f"/segments/{b.pk}", {"conditions": _naming(a)}),
+        )
+        assert sorted(answer[0] for answer in answers) == [200, 400], (n, answers)
+        assert "invalid_conditions" in {_code(answer) for answer in answers}
+
+
+def _naming(segment):
+    return {"all": [{"segment": segment.pk, "op": "in"}]}
