@@ -83,13 +83,16 @@ def _merge_errors(valid: list, shape_errors: list, service_errors: list) -> list
 
 @router.get("", response=ContactPage, summary="List contacts")
 def contacts_list(request, filters: Query[ContactFilters]):
+    # The contact list's FilterSet; the API's `tag` is a name (the page's, an id).
     queryset = contacts_for_api(
         _workspace(request),
-        email=filters.email,
-        external_id=filters.external_id,
-        tag=filters.tag,
-        q=filters.q,
-        segment=filters.segment,
+        {
+            "email": filters.email,
+            "external_id": filters.external_id,
+            "tag_name": filters.tag,
+            "q": filters.q,
+            "segment": filters.segment,
+        },
     )
     # Oldest first by id: rows created while a client pages land on later pages.
     page = paginate(queryset, order=("id",), cursor=filters.cursor, limit=filters.limit)

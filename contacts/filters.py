@@ -1,42 +1,94 @@
-"""The contact list's filters (django-filter). The selector hands request.GET here.
+"""The contact list's filters (django-filter): the page hands request.GET here, the API
+its query (contacts.api_selectors), "all that match" a list's saved query string.
 
 Built-in fields, a tag, and one custom attribute at a time: pick its key, then a value
 that is compared by the attribute's type (a number as a number, a date by day, a yes/no
-as a boolean, text without regard to case). A key without a value means "has a value"."""
+as a boolean, text without regard to case). A key without a value means "has a value".
+The search (`q`), and the API's exact `email`, `external_id` and `tag_name`, are
+filters too. Other apps add theirs (segments: `segment`) with `register_filter`."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts import attributes as attrs
 from contacts.models import Contact, ContactTag, CustomAttribute, Tag
+from contacts.services import clean_lookup
+from workspaces.models import Workspace
 from workspaces.scoping import scoped
 
 Type = CustomAttribute.Type
+
+# Below this many characters a substring search matches too much to be useful and
+# cannot use the trigram indexes, so it becomes a prefix search.
+CONTAINS_MIN_LENGTH = 3
+# Words of a search that count: each adds a condition, and thousands of them (a search
+# box is a text field) made one query take a minute, or overflow SQLite's parser.
+SEARCH_WORDS = 10
+PREFIX_FIELDS = ("email", "first_name", "last_name")
+CONTAINS_FIELDS = ("email", "first_name", "last_name", "company", "external_id")
+
+
+def contact_search(queryset: QuerySet, q: str) -> QuerySet:
+    """Every word of `q` must match ("ann lee" finds Ann Lee), as migration 0002's
+    indexes expect: these exact lookups on these exact fields (istartswith and
+    icontains both become UPPER(col::text) LIKE on PostgreSQL)."""
+    for word in (q or "").split()[:SEARCH_WORDS]:
+        if len(word) >= CONTAINS_MIN_LENGTH:
+            fields, lookup = CONTAINS_FIELDS, "icontains"
+        else:
+            fields, lookup = PREFIX_FIELDS, "istartswith"
+        condition = Q()
+        for name in fields:
+            condition |= Q(**{f"{name}__{lookup}": word})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter another app adds to the contact list, registered in its
+    AppConfig.ready: segments adds `segment`, the members of a segment."""
+
+    name: str  # the query parameter
+    make: Callable[[Workspace], django_filters.Filter]  # the filter, for one workspace
+    template: str | None = None  # draws it in the list's filter panel (field=its field)
+
+
+_registered: dict[str, ListFilter] = {}
+
+
+def register_filter(list_filter: ListFilter) -> None:
+    _registered[list_filter.name] = list_filter
 
 
 class AttributeSelect(forms.Select):
     """A select whose options carry the attribute's type, so the page's script can
     switch the value input to a number, date or yes/no input."""
 
-    def __init__(self, *args, types=None, **kwargs):
+    def __init__(self, *args, types=dict, **kwargs):
         super().__init__(*args, **kwargs)
-        self.types = types or {}
+        self.types = types  # read when the options are drawn
 
     def create_option(self, name, value, *args, **kwargs):
         option = super().create_option(name, value, *args, **kwargs)
-        if value in self.types:
-            option["attrs"]["data-type"] = self.types[value]
+        types = self.types()
+        if value in types:
+            option["attrs"]["data-type"] = types[value]
         return option
 
 
 class ContactFilterForm(forms.Form):
-    definitions: dict[str, CustomAttribute] = {}
+    # The workspace's attributes by key, read only when an attribute is filtered on.
+    definitions = staticmethod(dict)
 
     def clean(self):
         data = super().clean()
@@ -54,7 +106,7 @@ class ContactFilterForm(forms.Form):
         if raw and not key:
             self.add_error("attr", "Pick the attribute this value is for.")
             return
-        definition = self.definitions.get(key) if key else None
+        definition = self.definitions().get(key) if key else None
         if definition is None or not raw:
             return
         try:
@@ -97,16 +149,16 @@ class ContactFilter(django_filters.FilterSet):
     tag = django_filters.ModelChoiceFilter(
         queryset=Tag.objects.none(), method="filter_tag", label="Tag", empty_label="Any tag"
     )
-    segment = django_filters.ModelChoiceFilter(
-        queryset=Tag.objects.none(),
-        method="filter_segment",
-        label="Segment",
-        empty_label="Any segment",
-    )
     attr = django_filters.ChoiceFilter(
         method="filter_nothing", label="Attribute", empty_label="Any attribute"
     )
     attr_value = django_filters.CharFilter(method="filter_nothing", label="Attribute value")
+    # Not in the filter panel: the search box, and what the API filters on.
+    q = django_filters.CharFilter(method="filter_search", label="search")
+    email = django_filters.CharFilter(method="filter_lookup", label="email")
+    external_id = django_filters.CharFilter(method="filter_lookup", label="external id")
+    tag_name = django_filters.CharFilter(method="filter_tag_name", label="tag")
+    OFF_PANEL = ("q", "email", "external_id", "tag_name")
 
     class Meta:
         model = Contact
@@ -117,9 +169,11 @@ class ContactFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         self.workspace = workspace
         self.filters["tag"].queryset = scoped(Tag, workspace)
-        from segments.selectors import segment_picker_choices  # segments builds on contacts
-
-        self.filters["segment"].queryset = segment_picker_choices(workspace)
+        self.registered = []
+        for list_filter in _registered.values():
+            added = self.filters[list_filter.name] = list_filter.make(workspace)
+            added.parent, added.model = self, Contact
+            self.registered.append(list_filter)
         self._definitions = None
 
     @property
@@ -131,15 +185,17 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def form(self):
         if not hasattr(self, "_form"):
-            # The choices are read when the form is built, so load them first.
-            definitions = self.definitions
+            # The attributes are read when the select is drawn or a key is checked,
+            # not for a list (the API's) that filters on none.
             attr_filter = self.filters["attr"]
-            attr_filter.extra["choices"] = [(k, a.label or k) for k, a in definitions.items()]
+            attr_filter.extra["choices"] = lambda: [
+                (k, a.label or k) for k, a in self.definitions.items()
+            ]
             attr_filter.extra["widget"] = AttributeSelect(
-                types={k: a.type for k, a in definitions.items()}
+                types=lambda: {k: a.type for k, a in self.definitions.items()}
             )
             form = super().form
-            form.definitions = definitions
+            form.definitions = lambda: self.definitions
         return self._form
 
     def filter_queryset(self, queryset):
@@ -176,25 +232,51 @@ class ContactFilter(django_filters.FilterSet):
     def filter_has_email(self, queryset, name, value):
         return queryset.filter(email__isnull=(value == "no"))
 
-    def filter_segment(self, queryset, name, segment):
-        """Members of the segment: EXISTS on the members table's (segment, contact)
-        unique index, so no JOIN duplicates a contact and the keyset order holds."""
-        from segments.selectors import members_of  # segments builds on contacts
+    def filter_search(self, queryset, name, value):
+        return contact_search(queryset, value)
 
-        return queryset.filter(members_of(segment))
+    def filter_lookup(self, queryset, name, value):
+        # LOWER(field) = value uses the unique (workspace, LOWER(field)) index.
+        return queryset.alias(**{f"_{name}_key": Lower(name)}).filter(
+            **{f"_{name}_key": clean_lookup(value)}
+        )
+
+    def filter_tag_name(self, queryset, name, value):
+        key = clean_lookup(value)
+        tags = scoped(Tag, self.workspace).alias(_key=Lower("name")).filter(_key=key)
+        links = ContactTag.objects.filter(contact=OuterRef("pk"), tag__in=tags)
+        return queryset.filter(Exists(links))
 
     def filter_tag(self, queryset, name, tag):
         links = ContactTag.objects.filter(contact=OuterRef("pk"), tag=tag)
         return queryset.filter(Exists(links))
 
+    def panel_names(self) -> list[str]:
+        """The filters the list's panel draws (the search box is apart)."""
+        hidden = {*self.OFF_PANEL, *(f.name for f in self.registered if not f.template)}
+        return [name for name in self.filters if name not in hidden]
+
+    @property
+    def panel_fields(self) -> list:
+        return [self.form[name] for name in self.panel_names()]
+
+    @property
+    def panel_extras(self) -> list[dict]:
+        """The registered filters the panel draws: their template and bound field."""
+        return [
+            {"template": f.template, "field": self.form[f.name]}
+            for f in self.registered
+            if f.template
+        ]
+
     @property
     def active_count(self) -> int:
-        """How many filters are set, for the "Filters (2)" badge."""
+        """How many of the panel's filters are set, for the "Filters (2)" badge."""
         if not self.is_bound or not self.form.is_valid():
             return 0
         data = self.form.cleaned_data
         return sum(
             1
-            for name in self.filters
+            for name in self.panel_names()
             if name != "attr_value" and data.get(name) not in (None, "", [], ())
         )

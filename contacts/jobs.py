@@ -53,8 +53,8 @@ def describe_filters(listing: selectors.ContactListing) -> str:
     form = listing.filterset.form
     data = form.cleaned_data if form.is_valid() else {}
     parts = [f"search “{listing.q}”"] if listing.q else []
-    for name, field in form.fields.items():
-        value = data.get(name)
+    for name in listing.filterset.panel_names():
+        field, value = form.fields[name], data.get(name)
         if value in (None, "", []) or name == "attr_value":
             continue
         if name == "attr" and data.get("attr_value") not in (None, ""):

@@ -3,9 +3,9 @@ attributes and topics. Views hand request.GET to these and render what comes bac
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
-from contacts.filters import ContactFilter
+from contacts.filters import ContactFilter, contact_search  # noqa: F401 (used by segments)
 from contacts.models import Contact, CustomAttribute, Device, Event, Tag, Topic
 from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
@@ -20,30 +20,6 @@ SORTS = {
 }
 DEFAULT_SORT = "newest"
 COUNT_CAP = 10_000
-# Below this many characters a substring search matches too much to be useful and
-# cannot use the trigram indexes, so it becomes a prefix search.
-CONTAINS_MIN_LENGTH = 3
-# Words of a search that count: each adds a condition, and thousands of them (a search
-# box is a text field) made one query take a minute, or overflow SQLite's parser.
-SEARCH_WORDS = 10
-PREFIX_FIELDS = ("email", "first_name", "last_name")
-CONTAINS_FIELDS = ("email", "first_name", "last_name", "company", "external_id")
-
-
-def contact_search(queryset: QuerySet, q: str) -> QuerySet:
-    """Every word of `q` must match ("ann lee" finds Ann Lee), as migration 0002's
-    indexes expect: these exact lookups on these exact fields (istartswith and
-    icontains both become UPPER(col::text) LIKE on PostgreSQL)."""
-    for word in (q or "").split()[:SEARCH_WORDS]:
-        if len(word) >= CONTAINS_MIN_LENGTH:
-            fields, lookup = CONTAINS_FIELDS, "icontains"
-        else:
-            fields, lookup = PREFIX_FIELDS, "istartswith"
-        condition = Q()
-        for name in fields:
-            condition |= Q(**{f"{name}__{lookup}": word})
-        queryset = queryset.filter(condition)
-    return queryset
 
 
 @dataclass
@@ -61,14 +37,14 @@ class ContactListing:
 
 def contact_list(workspace: Workspace, params) -> ContactListing:
     """The workspace's contacts as filtered, searched and sorted by `params`
-    (request.GET). Invalid filters give no rows; their errors are on the form."""
+    (request.GET): base queryset, order, then the FilterSet (the search is one of its
+    filters). Invalid filters give no rows; their errors are on the form."""
     sort = params.get("sort") if params.get("sort") in SORTS else DEFAULT_SORT
     order = SORTS[sort][1]
     queryset = scoped(Contact, workspace).order_by(*order)
     filterset = ContactFilter(params, queryset=queryset, workspace=workspace)
     queryset = filterset.qs if filterset.is_valid() else queryset.none()
     q = (params.get("q") or "").strip()
-    queryset = contact_search(queryset, q)
     return ContactListing(filterset=filterset, queryset=queryset, sort=sort, order=order, q=q)
 
 

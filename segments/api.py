@@ -46,7 +46,7 @@ def _fresh(request, segment) -> object:
 
 @router.get("", response=SegmentPage, summary="List segments")
 def segments_list(request, filters: Query[SegmentFilters]):
-    segments = selectors.segment_list(
+    segments = selectors.segments_for_api(
         _workspace(request), kind=filters.kind, archived=filters.archived, q=filters.q
     )
     page = paginate(segments, order=("id",), cursor=filters.cursor, limit=filters.limit)

@@ -7,9 +7,10 @@ class SegmentsConfig(AppConfig):
     def ready(self):
         from contacts import bulk
         from contacts.changes import register_delete_listener, register_listener
+        from contacts.filters import register_filter
         from contacts.services import register_attribute_user
         from jobs.sweep import register_sweeper
-        from segments import bulk_actions, defaults, membership, pending, selectors
+        from segments import bulk_actions, defaults, filters, membership, pending, selectors
         from workspaces.services import register_workspace_initializer
 
         register_workspace_initializer(defaults.create_default_segments)
@@ -17,6 +18,7 @@ class SegmentsConfig(AppConfig):
         register_sweeper(pending.sweep)
         register_attribute_user(selectors.segments_reading_attribute)
         register_delete_listener(membership.forget_contacts)
+        register_filter(filters.CONTACT_LIST_FILTER)  # the contact list's `segment=`
         for action in bulk_actions.ACTIONS:  # "Add to segments", "Remove from segment"
             bulk.register(action)
         from segments import jobs  # "Refresh segments", and the actions above as jobs

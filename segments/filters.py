@@ -1,11 +1,16 @@
-"""The segment dashboard's filters (django-filter). The selector hands request.GET here."""
+"""Filters of segments (django-filter): the dashboard's, which the selector hands
+request.GET, and the API's list hands its query; and the contact list's `segment`
+filter, the members of a segment, which SegmentsConfig.ready adds to contacts'
+FilterSet (contacts.filters.register_filter)."""
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
+from contacts.filters import ListFilter
 from contacts.models import Topic
-from segments.models import Segment
+from segments.models import Segment, SegmentMember
+from workspaces.models import Workspace
 from workspaces.scoping import scoped
 
 STATUS_CHOICES = [("archived", "Archived"), ("all", "All")]
@@ -26,6 +31,9 @@ class SegmentFilter(django_filters.FilterSet):
     topic = django_filters.ModelChoiceFilter(
         queryset=Topic.objects.none(), field_name="topics", label="Topic", empty_label="Any topic"
     )
+    # The API's `q`: part of the name only (api.md); the dashboard's search reads
+    # descriptions too.
+    name = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
 
     class Meta:
         model = Segment
@@ -60,3 +68,30 @@ class SegmentFilter(django_filters.FilterSet):
             return 0
         data = self.form.cleaned_data
         return sum(1 for name in ("kind", "origin", "status", "topic") if data.get(name))
+
+
+# ---------------------------------------------------------------- the contact list's filter
+
+
+def _members(queryset, name, segment):
+    # EXISTS on the members table's (segment, contact) unique index: one probe per
+    # contact, and no JOIN that could repeat a contact or upset the keyset order.
+    return queryset.filter(
+        Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk")))
+    )
+
+
+def members_filter(workspace: Workspace) -> django_filters.Filter:
+    """`segment`: the contacts in a segment of the workspace, picked among all of them,
+    active ones first, each by name."""
+    return django_filters.ModelChoiceFilter(
+        queryset=scoped(Segment, workspace).order_by("archived", "name", "id"),
+        method=_members,
+        label="Segment",
+        empty_label="Any segment",
+    )
+
+
+CONTACT_LIST_FILTER = ListFilter(
+    name="segment", make=members_filter, template="segments/_contact_list_filter.html"
+)

@@ -5,26 +5,31 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import TruncDate
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.utils import timezone
 
 from contacts.models import Contact, Topic
+from segments.filters import SegmentFilter
 from segments.models import Segment, SegmentChange, SegmentMember
+from workspaces.errors import KithError
 from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
 from workspaces.params import MAX_ID
 from workspaces.scoping import get_scoped_or_404, scoped
 
 
-def segment_list(
+def segments_for_api(
     workspace: Workspace, *, kind: str | None = None, archived: bool = False, q: str | None = None
 ) -> QuerySet:
-    segments = scoped(Segment, workspace).filter(archived=archived).prefetch_related("topics")
-    if kind:
-        segments = segments.filter(kind=kind)
-    if q and q.strip():
-        segments = segments.filter(name__icontains=q.strip())
-    return segments
+    """The API's list (api.md): the dashboard's FilterSet on the API's parameters
+    (archived ones only with archived=true; `q`, part of the name)."""
+    params = QueryDict(mutable=True)
+    params.update({"kind": kind or "", "status": "archived" if archived else "", "name": q or ""})
+    queryset = scoped(Segment, workspace).prefetch_related("topics")
+    filterset = SegmentFilter(params, queryset=queryset, workspace=workspace)
+    if not filterset.is_valid():
+        raise KithError(fields={name: list(msgs) for name, msgs in filterset.form.errors.items()})
+    return filterset.qs
 
 
 def segment_get(workspace: Workspace, segment_id: int) -> Segment:
@@ -44,25 +49,6 @@ def contact_segments(contact) -> QuerySet:
         .select_related("segment")
         .order_by("-joined_at", "-id")
     )
-
-
-def members_filter(workspace: Workspace, segment_id: int):
-    """An EXISTS condition selecting the contacts of a segment of the workspace, for the
-    contact lists' `segment=` filter; Http404 when the workspace has no such segment."""
-    return members_of(segment_get(workspace, segment_id))
-
-
-def members_of(segment: Segment):
-    """EXISTS (a member row of `segment` for the outer contact): served by the members
-    table's unique (segment, contact) index, one probe per contact, and no JOIN that
-    could repeat a contact."""
-    return Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk")))
-
-
-def segment_picker_choices(workspace: Workspace) -> QuerySet:
-    """Every segment of the workspace for a picker (the contact list's segment filter):
-    active ones first, then archived, each by name."""
-    return scoped(Segment, workspace).order_by("archived", "name", "id")
 
 
 # ---------------------------------------------------------------- for the pages
@@ -94,8 +80,6 @@ class SegmentListing:
 def segment_dashboard(workspace: Workspace, params) -> SegmentListing:
     """The dashboard's segments, filtered, searched and sorted by `params`
     (request.GET), in a fixed number of queries (topics prefetched)."""
-    from segments.filters import SegmentFilter
-
     sort = params.get("sort") if params.get("sort") in DASHBOARD_SORTS else DEFAULT_DASHBOARD_SORT
     order = DASHBOARD_SORTS[sort][1]
     queryset = scoped(Segment, workspace).prefetch_related(

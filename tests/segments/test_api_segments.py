@@ -1,8 +1,10 @@
 """Every route and error code of the segments part of api.md."""
 
 import pytest
+from django.http import QueryDict
 
 from campaigns.models import Campaign, CampaignSegment
+from segments import selectors
 from segments.models import Segment, SegmentChange, SegmentMember
 from tests.api_helpers import ApiClient, error_code
 from tests.factories import ContactFactory
@@ -111,6 +113,17 @@ def test_list_filters_and_pages(api, people):
         if not cursor:
             break
     assert seen == ["Alpha", "beta", "Gamma", "Alphabet", "Rule"]
+
+
+def test_the_list_uses_the_dashboards_filters_and_q_reads_names_only(api, people, workspace):
+    """The dashboard's FilterSet (segments/filters.py) answers the API's list; its
+    search reads descriptions too, the API's `q` names only (api.md)."""
+    create(api, name="Spring", kind="manual", description="alpha launch")
+    create(api, name="Alpha", kind="manual")
+    names = [s["name"] for s in api.get("/segments", {"q": "alpha"}).json()["results"]]
+    assert names == ["Alpha"]
+    listing = selectors.segment_dashboard(workspace, QueryDict("q=alpha"))
+    assert sorted(s.name for s in listing.queryset) == ["Alpha", "Spring"]
 
 
 def test_patch_renames_archives_and_changes_the_rule(api, people):

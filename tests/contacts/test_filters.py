@@ -1,0 +1,59 @@
+"""contacts/filters.py: one FilterSet for the contact list, the API's list and "all that
+match"; other apps add their filters to it (segments: `segment`)."""
+
+import pytest
+from django.http import Http404, QueryDict
+
+from contacts import filters
+from contacts.api_selectors import contacts_for_api
+from contacts.models import Contact
+from segments import services as segment_services
+from tests.factories import ContactFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def filterset(workspace, **params):
+    data = QueryDict(mutable=True)
+    data.update(params)
+    queryset = Contact.objects.filter(workspace=workspace)
+    return filters.ContactFilter(data, queryset=queryset, workspace=workspace)
+
+
+def test_segments_adds_its_filter_and_contacts_knows_only_the_registry(workspace):
+    assert "segment" in filters._registered  # registered from SegmentsConfig.ready
+    hand = segment_services.segment_create(workspace=workspace, name="Hand", kind="manual")
+    ann, _ = ContactFactory(workspace=workspace), ContactFactory(workspace=workspace)
+    segment_services.segment_members_add(segment=hand, lookup="id", values=[ann.pk])
+    found = filterset(workspace, segment=str(hand.pk))
+    assert found.is_valid() and list(found.qs) == [ann]
+    assert found.panel_extras[0]["template"] == "segments/_contact_list_filter.html"
+
+
+def test_the_search_and_the_apis_filters_are_filters_off_the_panel(workspace):
+    vip = TagFactory(workspace=workspace, name="VIP")
+    ann = ContactFactory(workspace=workspace, email="Ann@Example.com", first_name="Ann")
+    ann.tags.add(vip)
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")
+    for params in ({"q": "ann"}, {"email": " ann@example.COM "}, {"tag_name": "vip"}):
+        found = filterset(workspace, **params)
+        assert list(found.qs) == [ann], params
+        assert found.active_count == 0  # the "Filters (n)" badge counts the panel's only
+    panel = filterset(workspace).panel_names()
+    assert "segment" in panel and "country" in panel
+    assert not {"q", "email", "external_id", "tag_name"} & set(panel)
+
+
+def test_the_api_list_answers_with_the_same_filterset(workspace, other_workspace):
+    ann = ContactFactory(workspace=workspace, country="FR")
+    ContactFactory(workspace=workspace, country="DE")
+    assert list(contacts_for_api(workspace, {"country": "fr"})) == [ann]
+    theirs = segment_services.segment_create(workspace=other_workspace, name="X", kind="manual")
+    with pytest.raises(Http404):  # another workspace's object does not exist here
+        list(contacts_for_api(workspace, {"segment": theirs.pk}))
+
+
+def test_the_attribute_list_is_read_only_when_it_is_needed(workspace, django_assert_num_queries):
+    ContactFactory(workspace=workspace)
+    with django_assert_num_queries(1):  # the contacts; not the workspace's attributes
+        list(contacts_for_api(workspace, {"q": "a"}).prefetch_related(None))
