@@ -20,8 +20,6 @@ from contacts import services
 from contacts.forms import BulkTagForm
 from workspaces.models import Workspace
 
-MAX_SELECTED = 1000
-
 
 @dataclass(frozen=True)
 class BulkJob:

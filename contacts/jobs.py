@@ -1,10 +1,11 @@
 """Contact-list bulk actions on many contacts, as background jobs ("tag all 80,000
 contacts that match").
 
-- The request records what the list selected, not the contacts: the action's name,
-  its cleaned form data, and the list's query string (or the checked ids). The worker
-  selects the contacts again through the list's own selector (contact_list), so the
-  job touches what the list's filters select, nothing else.
+- The request records what the list selected (a contacts.sets.ContactSet), not the
+  contacts: the action's name, its cleaned form data, and the list's query string (or
+  the checked ids). The worker selects the contacts again through the list's own
+  selector (contact_list), so the job touches what the list's filters select, nothing
+  else.
 - It walks them in id order, one chunk at a time (a keyset on id: an indexed range,
   never an OFFSET), and commits each chunk's work with its counters and the last id
   done (the checkpoint): a job taken over by another worker resumes after the last
@@ -20,15 +21,13 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.http import QueryDict
 from django.urls import reverse
 
-from contacts import bulk, selectors
-from contacts.models import Contact
+from contacts import bulk
+from contacts.sets import ContactSet
 from jobs.models import Job
 from jobs.services import job_start
-from workspaces.errors import KithError, sentences
-from workspaces.scoping import scoped
+from workspaces.errors import sentences
 
 KIND = "contacts_bulk"
 LABEL = "Contact list action"
@@ -48,23 +47,6 @@ def json_safe(data: dict) -> dict:
     return json.loads(json.dumps({k: plain(v) for k, v in data.items()}, cls=DjangoJSONEncoder))
 
 
-def describe_filters(listing: selectors.ContactListing) -> str:
-    """The list's search and filters in words: 'search “ann”, country FR, tag vip'."""
-    form = listing.filterset.form
-    data = form.cleaned_data if form.is_valid() else {}
-    parts = [f"search “{listing.q}”"] if listing.q else []
-    for name in listing.filterset.panel_names():
-        field, value = form.fields[name], data.get(name)
-        if value in (None, "", []) or name == "attr_value":
-            continue
-        if name == "attr" and data.get("attr_value") not in (None, ""):
-            value = f"{value} = {data['attr_value']}"
-        elif hasattr(field, "choices") and not hasattr(field, "queryset"):
-            value = dict(field.choices).get(value, value)
-        parts.append(f"{str(field.label).lower()} {value}")
-    return ", ".join(parts)
-
-
 @transaction.atomic
 def bulk_job_start(
     *,
@@ -72,41 +54,23 @@ def bulk_job_start(
     action: bulk.BulkAction,
     data: dict,
     user=None,
-    query: str | None = None,
-    listing: selectors.ContactListing | None = None,
-    ids: list[int] | None = None,
+    contacts: ContactSet,
 ) -> Job:
-    """Record the job that runs `action` on the contacts the list's `query` selects
-    (`listing` is that query, already read, for the title), or on `ids`."""
-    params = {"action": action.name, "data": json_safe(data)}
-    if ids is not None:
-        params["ids"] = list(ids)
-        scope, total = f"{len(ids):,} checked contacts", len(ids)
-    else:
-        params["query"] = query or ""
-        words = describe_filters(listing) if listing is not None else ""
-        scope = f"all contacts that match {words}" if words else "all contacts"
-        total = None
+    """Record the job that runs `action` on a set of contacts: the list's query,
+    selected again by the worker, or the checked ids."""
+    params = {"action": action.name, "data": json_safe(data), **contacts.params()}
+    total = None if contacts.is_matching else len(contacts.ids)
     name = action.label
     if action.job is not None and action.job.title is not None:
         name = action.job.title(workspace=workspace, data=data)
     return job_start(
         workspace=workspace,
         kind=KIND,
-        title=f"{name}: {scope}",
+        title=f"{name}: {contacts.describe()}",
         params=params,
         user=user,
         total=total,
     )
-
-
-def _contacts(workspace, params: dict):
-    if "ids" in params:
-        return scoped(Contact, workspace).filter(pk__in=params["ids"])
-    listing = selectors.contact_list(workspace, QueryDict(params.get("query", "")))
-    if not listing.valid:
-        raise KithError("The list's filters no longer hold (was a tag they name deleted?).")
-    return listing.queryset
 
 
 def _run_chunk(action: bulk.BulkAction, *, workspace, contact_ids, data, user) -> dict:
@@ -127,7 +91,7 @@ def run(context) -> None:
         raise RuntimeError(f"There is no bulk action '{params.get('action')}' any more.")
     workspace, data, user = job.workspace, params.get("data") or {}, job.created_by
     try:
-        contacts = _contacts(workspace, params)
+        contacts = ContactSet.from_params(workspace, params).contacts()
         point = job.checkpoint or {}
         if "until" not in point:
             until = contacts.order_by("-pk").values_list("pk", flat=True).first() or 0

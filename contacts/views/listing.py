@@ -4,7 +4,7 @@ selector or a service, and render; HTMX requests get the fragment they swap."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest, QueryDict
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,12 +12,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from contacts import bulk, selectors
 from contacts import jobs as contact_jobs
-from contacts.models import Contact
 from contacts.selectors import SORTS
+from contacts.sets import ContactSet
 from workspaces.errors import sentences
-from workspaces.params import parse_ids
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
-from workspaces.scoping import scoped
 
 PAGE_SIZE = 50
 
@@ -59,29 +57,28 @@ def contact_bulk(request):
     if action is None:
         return HttpResponseBadRequest("Unknown bulk action.")
     form = action.form_class(request.POST, prefix=action.name)
-    # "All that match": the list's query, posted along, selects the contacts again here.
-    every = request.POST.get("all_matching") == "1"
-    matching = _matching(request) if every else None
-    ids = [] if every else _selected_ids(request)
+    # The checked contacts, or "all that match": the list's query, posted along,
+    # selects the contacts again here.
+    contacts = ContactSet.from_post(request.workspace, request.POST)
     error = None
-    if every and not matching.valid:
+    if not contacts.valid:
         error = "The list's filters need fixing first."
-    elif not every and not ids:
+    elif contacts.empty:
         error = "Select at least one contact first."
     elif form.is_valid():
         try:
-            return _bulk_run(request, action, form.cleaned_data, matching, ids, back)
+            return _bulk_run(request, action, form.cleaned_data, contacts, back)
         except ValidationError as exc:
             error = sentences(exc)
     if wants_fragment(request):
-        matching = matching or _matching(request)
-        count, more = selectors.capped_count(matching.queryset) if matching.valid else (0, False)
+        listing = contacts.listing  # the list the bar counts for "select all N"
+        count, more = selectors.capped_count(listing.queryset) if listing.valid else (0, False)
         context = {
             "bulk_forms": _bulk_forms(action, form),
             "bulk_error": error,
             "next": back,
             "query": request.POST.get("query", ""),
-            "all_matching": every,
+            "all_matching": contacts.is_matching,
             "count": count,
             "count_more": more,
             "bulk_threshold": settings.BULK_JOB_THRESHOLD,
@@ -91,30 +88,25 @@ def contact_bulk(request):
     return redirect(back)
 
 
-def _bulk_run(request, action, data, matching, ids, back):
+def _bulk_run(request, action, data, contacts: ContactSet, back):
     """Do the action now, or, on more than BULK_JOB_THRESHOLD contacts, start it as a
     job and open the job's page. "How many" is a count that stops at the threshold."""
     threshold = settings.BULK_JOB_THRESHOLD
     kwargs = {"workspace": request.workspace, "data": data, "user": request.user}
-    if matching is not None:
-        many = selectors.capped_count(matching.queryset, cap=threshold)[1]
-        source = {"query": request.POST.get("query", ""), "listing": matching}
-    else:
-        many, source = len(ids) > threshold, {"ids": ids}
-    if many:
-        job = contact_jobs.bulk_job_start(action=action, **source, **kwargs)
+    if contacts.more_than(threshold):
+        job = contact_jobs.bulk_job_start(action=action, contacts=contacts, **kwargs)
         messages.info(
             request,
             f"Started in the background: {job.title}. Its progress is below, and you will "
             "get a notification when it is done.",
         )
         return _go(request, job.get_absolute_url())
-    if matching is None:
-        message = action.run(contact_ids=ids, **kwargs)
+    if not contacts.is_matching:
+        message = action.run(contact_ids=contacts.ids, **kwargs)
     elif action.run_queryset is not None:
-        message = action.run_queryset(contacts=matching.queryset, **kwargs)
+        message = action.run_queryset(contacts=contacts.contacts(), **kwargs)
     else:  # at most `threshold` of them
-        people = matching.queryset.order_by("pk").values_list("pk", flat=True)
+        people = contacts.contacts().order_by("pk").values_list("pk", flat=True)
         message = action.run(contact_ids=list(dict.fromkeys(people)), **kwargs)
     messages.success(request, message)
     return _go(request, back)
@@ -122,17 +114,6 @@ def _bulk_run(request, action, data, matching, ids, back):
 
 def _go(request, url: str):
     return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
-
-
-def _matching(request):
-    """The contact list as its posted query (filters, search) selects it."""
-    return selectors.contact_list(request.workspace, QueryDict(request.POST.get("query", "")))
-
-
-def _selected_ids(request) -> list[int]:
-    """The checked contacts that belong to this workspace."""
-    raw = parse_ids(request.POST.getlist("ids"), limit=bulk.MAX_SELECTED)
-    return list(scoped(Contact, request.workspace).filter(pk__in=raw).values_list("pk", flat=True))
 
 
 def _first_error(form) -> str:

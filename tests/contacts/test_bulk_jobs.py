@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from contacts import jobs as contact_jobs
 from contacts.models import Contact, ContactTag, Tag
+from contacts.sets import ContactSet
 from jobs import runner
 from jobs.models import Job
 from segments import services as segment_services
@@ -185,7 +186,7 @@ def test_a_cancelled_job_stops_between_chunks(workspace, user, people, monkeypat
         action=contact_jobs.bulk.get("tag"),
         data={"name": "half"},
         user=user,
-        query="country=FR",
+        contacts=ContactSet.matching(workspace, "country=FR"),
     )
     advance = runner.JobContext.advance
 
@@ -210,7 +211,7 @@ def test_a_job_whose_segment_was_deleted_fails_saying_so(
         action=contact_jobs.bulk.get("add_to_segments"),
         data={"segments": [segment.pk]},
         user=user,
-        query="",
+        contacts=ContactSet.matching(workspace, ""),
     )
     segment.delete()
     runner.run(job.pk)
