@@ -15,7 +15,9 @@ import json
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -49,6 +51,17 @@ def fuzzed(db, settings):
     segment_services.segment_members_add(segment=segment, lookup="id", values=[contact.pk])
     raw_key = api_key_create(workspace=workspace, name="fuzz")[1]
     return {"key": raw_key, "contact_id": contact.pk, "segment_id": segment.pk}
+
+
+@pytest.fixture(autouse=True)
+def _one_connection():
+    """Like Django's test client: the WSGI app must not close the connection after
+    each request, which holds the test's transaction (PostgreSQL would lose it)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 # The schema as the API serves it, read once at collection (no database needed);
