@@ -4,6 +4,7 @@ selector or a service of segments.services, the answer."""
 from ninja import Query, Router
 
 from contacts.api_selectors import contact_for_api
+from contacts.schemas import MAX_LIMIT
 from segments import selectors, services
 from segments.models import Source
 from segments.schemas import (
@@ -120,9 +121,12 @@ def segments_usage(request, segment_id: int):
 
 
 @router.get("/{segment_id}/members", response=MemberPage, summary="A segment's members")
-def segments_members(request, segment_id: int, limit: int = 50, cursor: str | None = None):
-    if not 1 <= limit <= 500:
-        raise KithError("from 1 to 500.", field="limit")
+def segments_members(
+    request,
+    segment_id: int,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),  # in the schema, as api.md's limits
+    cursor: str | None = None,
+):
     members = selectors.segment_members(_segment(request, segment_id))
     page = paginate(members, order=("id",), cursor=cursor, limit=limit)
     return {

@@ -517,3 +517,12 @@ def test_hostile_values_in_the_admin(client, owned, failures):
             change = f"{base}{value[:40]}/change/"
             failures.send(f"GET {change}", client.get, change)
     failures.check()
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "²", "1e309"])
+def test_a_page_size_out_of_its_documented_range_is_a_400(client, owned, limit):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {owned['raw_key']}"}
+    url = f"/api/v1/segments/{owned['segment'].pk}/members"
+    response = client.get(url, {"limit": limit}, **headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["errors"][0]["field"] == "limit"
