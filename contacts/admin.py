@@ -41,6 +41,7 @@ from contacts.services import (
     contact_create,
     contact_update,
 )
+from workspaces.admin_ids import IdSafeAdminMixin
 from workspaces.params import parse_id
 
 COUNT_CAP = 10_000
@@ -65,7 +66,7 @@ class CappedCountPaginator(Paginator):
         return self.count > self.cap
 
 
-class LargeTableAdmin(admin.ModelAdmin):
+class LargeTableAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     """Defaults for a table that grows with the number of contacts: a capped count
     (lower while searching, when counting means reading matching rows), newest first,
     and only the id column sortable (the other columns have no index of their own, so
@@ -119,7 +120,7 @@ class ContactTagInlineForm(forms.ModelForm):
         return cleaned
 
 
-class ContactTagInline(admin.TabularInline):
+class ContactTagInline(IdSafeAdminMixin, admin.TabularInline):
     model = ContactTag
     form = ContactTagInlineForm
     autocomplete_fields = ("tag",)
@@ -340,7 +341,7 @@ class ContactAdmin(LargeTableAdmin):
 # ---------------------------------------------------------------- attributes, tags, topics
 
 
-class WorkspaceOwnedAdmin(admin.ModelAdmin):
+class WorkspaceOwnedAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     """The workspace is chosen once, when the row is made."""
 
     list_select_related = ("workspace",)

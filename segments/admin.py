@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from segments import jobs as segment_jobs
 from segments import services
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
+from workspaces.admin_ids import IdSafeAdminMixin
 
 
 def _admin_link(model, pk, text: str) -> str:
@@ -44,7 +45,7 @@ def usage_lines(segment: Segment) -> list[str]:
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     list_display = ["name", "workspace", "kind", "origin", "member_count", "archived", "created_at"]
     list_filter = ["kind", "origin", "archived", "workspace"]
     search_fields = ["name", "description"]

@@ -502,20 +502,27 @@ ADMIN_VALUES = ["a\x00b", "²", "٣", "-1", "9" * 30, "1e309", "x" * 10_000, "["
 
 
 def test_hostile_values_in_the_admin(client, owned, failures):
-    """Every model's list searched, paged and sorted by hostile values, and its page
-    opened by an id that is none, as a superuser. (Its add and change forms are not
-    walked yet: Django's autocomplete widget re-renders a refused id by querying it.)"""
+    """Every model's list searched, paged and sorted by hostile values, its page opened
+    by an id that is none, and its add form and an object's change form sent with
+    every field hostile, as a superuser."""
     from django.contrib import admin
 
     client = _client(client)
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    for model in admin.site._registry:
+    for model, model_admin in admin.site._registry.items():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        request = client.get(base).wsgi_request
+        fields = list(model_admin.get_form(request)().fields)
+        obj = model_admin.get_queryset(request).first()
+        forms_at = [f"{base}add/"] + ([f"{base}{obj.pk}/change/"] if obj else [])
         for value in ADMIN_VALUES:
             query = {"q": value, "p": value, "o": value}
             failures.send(f"GET {base} {value[:20]!r}", client.get, base, query)
             change = f"{base}{value[:40]}/change/"
             failures.send(f"GET {change}", client.get, change)
+            for url in forms_at:
+                data = {field: value for field in fields}
+                failures.send(f"POST {url} {value[:20]!r}", client.post, url, data)
     failures.check()
 
 

@@ -8,10 +8,13 @@ can only look at them and revoke them.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
+from workspaces.admin_ids import IdSafeAdminMixin
 from workspaces.models import ApiKey, Membership, Notification, Role, Workspace
 from workspaces.services import api_key_revoke, workspace_create
 
@@ -86,7 +89,7 @@ def _other_owners(membership: Membership):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     form = MembershipForm
     list_display = ("user", "workspace", "role", "created_at", "last_used_at")
     list_filter = ("role", "workspace")
@@ -158,7 +161,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     list_display = ("title", "level", "user", "workspace", "created_at", "read_at")
     list_filter = ("level", ("read_at", admin.EmptyFieldListFilter), "workspace")
     list_select_related = ("user", "workspace")
@@ -167,3 +170,12 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     ordering = ("-id",)
     show_full_result_count = False
+
+
+# Django's own group admin, with its permissions read as ids (workspaces.admin_ids).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class KithGroupAdmin(IdSafeAdminMixin, GroupAdmin):
+    pass

@@ -225,3 +225,24 @@ class JSONTextField(forms.CharField):
             return loads_json(text, what=self.what, max_depth=self.max_depth)
         except BadInput as exc:
             raise forms.ValidationError(str(exc)) from None
+
+
+class StoredJSONField(forms.JSONField):
+    """Django's JSONField read by loads_json: RecursionError past about 1,000 levels,
+    infinite numbers, NUL and lone surrogates become a form error."""
+
+    def to_python(self, value):
+        if not self.disabled and isinstance(value, str) and value not in self.empty_values:
+            try:
+                loads_json(value, what="This value")
+            except BadInput as exc:
+                raise forms.ValidationError(str(exc), code="invalid") from None
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        if not self.disabled and isinstance(data, str):
+            try:
+                loads_json(data)
+            except BadInput:
+                return forms.fields.InvalidJSONInput(data)
+        return super().bound_data(data, initial)

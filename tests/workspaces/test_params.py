@@ -12,6 +12,8 @@ from workspaces.params import (
     IdListField,
     IntField,
     JSONTextField,
+    ModelIdsField,
+    StoredJSONField,
     loads_json,
     parse_id,
     parse_ids,
@@ -100,3 +102,22 @@ def test_a_json_form_field_measures_the_text_not_the_result():
         field.clean("[" + "1," * 20 + "1]")
     with pytest.raises(forms.ValidationError, match="nested"):
         JSONTextField(what="The rule", max_chars=10_000).clean("[" * 3000)
+
+
+def test_a_stored_json_field_refuses_what_loads_json_refuses():
+    field = StoredJSONField(required=False)
+    assert field.clean('{"plan": "pro"}') == {"plan": "pro"}
+    for bad in ("[" * 3000, '{"a": 1e309}', '{"a": "\\u0000"}'):
+        with pytest.raises(forms.ValidationError):
+            field.clean(bad)
+    assert isinstance(field.bound_data("[" * 3000, None), forms.fields.InvalidJSONInput)
+
+
+@pytest.mark.django_db
+def test_model_ids_refuses_what_is_no_id_before_any_query(django_assert_num_queries):
+    from contacts.models import Topic
+
+    field = ModelIdsField(queryset=Topic.objects.all())
+    for bad in (["²"], [str(10**30)], ["1", "x"]):
+        with django_assert_num_queries(0), pytest.raises(forms.ValidationError):
+            field.clean(bad)
