@@ -20,7 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts import attributes as attrs
-from contacts.models import Contact, ContactTag, CustomAttribute, Tag
+from contacts.models import Contact, ContactTag, CustomAttribute, Tag, field_label
 from contacts.services import clean_lookup
 from workspaces.models import Workspace
 from workspaces.scoping import scoped
@@ -120,10 +120,10 @@ def _day_start(day) -> datetime:
 
 
 class ContactFilter(django_filters.FilterSet):
-    country = django_filters.CharFilter(lookup_expr="iexact", label="Country")
-    city = django_filters.CharFilter(lookup_expr="iexact", label="City")
-    language = django_filters.CharFilter(lookup_expr="iexact", label="Language")
-    company = django_filters.CharFilter(lookup_expr="icontains", label="Company")
+    country = django_filters.CharFilter(lookup_expr="iexact", label=field_label("country"))
+    city = django_filters.CharFilter(lookup_expr="iexact", label=field_label("city"))
+    language = django_filters.CharFilter(lookup_expr="iexact", label=field_label("language"))
+    company = django_filters.CharFilter(lookup_expr="icontains", label=field_label("company"))
     score_min = django_filters.NumberFilter(
         field_name="score", lookup_expr="gte", label="Score from", widget=forms.NumberInput
     )

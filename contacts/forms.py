@@ -7,7 +7,7 @@ from datetime import datetime
 from django import forms
 
 from contacts.attributes import parse_iso_moment
-from contacts.models import Contact, CustomAttribute
+from contacts.models import Contact, CustomAttribute, field_label
 from workspaces.forms import ServiceErrorsMixin, name_required
 from workspaces.params import IntField
 
@@ -16,8 +16,10 @@ ATTRIBUTE_PREFIX = "attr_"
 BOOLEAN_CHOICES = [("", "—"), ("true", "Yes"), ("false", "No")]
 
 
-def _max(name: str) -> int:
-    return Contact._meta.get_field(name).max_length
+def _text(name: str, field_class=forms.CharField, **kwargs) -> forms.Field:
+    """A built-in text field of a contact, labelled and sized as the model says."""
+    max_length = Contact._meta.get_field(name).max_length
+    return field_class(label=field_label(name), required=False, max_length=max_length, **kwargs)
 
 
 def split_names(text: str) -> list[str]:
@@ -28,24 +30,23 @@ def split_names(text: str) -> list[str]:
 class ContactForm(ServiceErrorsMixin, forms.Form):
     """Built-in fields, then one field per custom attribute of the workspace."""
 
-    first_name = forms.CharField(label="First name", required=False, max_length=_max("first_name"))
-    last_name = forms.CharField(label="Last name", required=False, max_length=_max("last_name"))
-    email = forms.EmailField(label="Email", required=False, max_length=_max("email"))
-    phone = forms.CharField(label="Phone", required=False, max_length=_max("phone"))
-    company = forms.CharField(label="Company", required=False, max_length=_max("company"))
-    city = forms.CharField(label="City", required=False, max_length=_max("city"))
-    state = forms.CharField(label="State / region", required=False, max_length=_max("state"))
-    country = forms.CharField(label="Country", required=False, max_length=_max("country"))
-    language = forms.CharField(label="Language", required=False, max_length=_max("language"))
-    external_id = forms.CharField(
-        label="External id",
-        required=False,
-        max_length=_max("external_id"),
-        help_text="The id of this person in your other systems.",
-    )
+    first_name = _text("first_name")
+    last_name = _text("last_name")
+    email = _text("email", forms.EmailField)
+    phone = _text("phone")
+    company = _text("company")
+    city = _text("city")
+    state = _text("state")
+    country = _text("country")
+    language = _text("language")
+    external_id = _text("external_id", help_text="The id of this person in your other systems.")
     # An int column: ASCII digits within its range (the service says the same).
     score = IntField(
-        label="Score", required=False, initial=0, min_value=-(2**31) + 1, max_value=2**31 - 1
+        label=field_label("score"),
+        required=False,
+        initial=0,
+        min_value=-(2**31) + 1,
+        max_value=2**31 - 1,
     )
     tags = forms.CharField(
         label="Tags", required=False, help_text="Separate several tags with commas."

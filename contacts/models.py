@@ -7,6 +7,7 @@ PostgreSQL-only search indexes (text_pattern_ops, pg_trgm) live in migration 000
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.text import capfirst
 
 from workspaces.models import Workspace
 
@@ -32,23 +33,25 @@ BUILTIN_FIELD_TYPES = {
 
 
 class Contact(models.Model):
+    # verbose_name is what every page calls a field (contacts.models.field_label): the
+    # forms, the filters, the contact page, the rule builder, bulk segments.
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
-    external_id = models.CharField(max_length=255, null=True, blank=True)
-    email = models.EmailField(max_length=254, null=True, blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
-    company = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=100, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    language = models.CharField(max_length=35, blank=True)
-    score = models.IntegerField(default=0)
+    external_id = models.CharField("external id", max_length=255, null=True, blank=True)
+    email = models.EmailField("email", max_length=254, null=True, blank=True)
+    phone = models.CharField("phone", max_length=50, blank=True)
+    first_name = models.CharField("first name", max_length=150, blank=True)
+    last_name = models.CharField("last name", max_length=150, blank=True)
+    company = models.CharField("company", max_length=200, blank=True)
+    country = models.CharField("country", max_length=100, blank=True)
+    state = models.CharField("state / region", max_length=100, blank=True)
+    city = models.CharField("city", max_length=100, blank=True)
+    language = models.CharField("language", max_length=35, blank=True)
+    score = models.IntegerField("score", default=0)
     attributes = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField("Tag", through="ContactTag", related_name="contacts")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    last_activity_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+    last_activity_at = models.DateTimeField("last activity", null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -73,6 +76,11 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+def field_label(name: str) -> str:
+    """What the pages call a contact's built-in field: "State / region"."""
+    return capfirst(Contact._meta.get_field(name).verbose_name)
 
 
 class CustomAttribute(models.Model):

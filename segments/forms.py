@@ -4,7 +4,7 @@ put back beside the field they name with `add_service_errors` (workspaces.forms)
 
 from django import forms
 
-from contacts.models import TEXT_FIELDS, Topic
+from contacts.models import TEXT_FIELDS, Topic, field_label
 from segments.models import Segment
 from workspaces.forms import ServiceErrorsMixin, name_required
 from workspaces.params import ModelIdsField
@@ -81,18 +81,12 @@ class SettingsForm(ServiceErrorsMixin, forms.Form):
 
 
 # Built-in text fields a bulk segment can split on; text custom attributes are added.
-BUILTIN_LABELS = {
-    "country": "Country",
-    "state": "State / region",
-    "city": "City",
-    "language": "Language",
-    "company": "Company",
-}
+BULK_FIELDS = ("country", "state", "city", "language", "company")
 
 
 def bulk_field_choices(attributes) -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped choices: the usual built-in fields first, then text attributes."""
-    builtins = [(name, label) for name, label in BUILTIN_LABELS.items() if name in TEXT_FIELDS]
+    builtins = [(name, field_label(name)) for name in BULK_FIELDS if name in TEXT_FIELDS]
     custom = [(f"attributes.{a.key}", a.label or a.key) for a in attributes if a.type == "text"]
     groups = [("Contact fields", builtins)]
     if custom:

@@ -9,13 +9,19 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince
 
 from contacts.attributes import parse_iso_moment
-from contacts.models import CustomAttribute
+from contacts.models import CustomAttribute, field_label
 
 register = template.Library()
 Type = CustomAttribute.Type
 
 PROPERTY_PREVIEW = 6
 PROPERTY_VALUE_CHARS = 60
+
+
+@register.simple_tag(name="field_label")
+def field_label_tag(name: str) -> str:
+    """What pages call a contact's built-in field, from the model: {% field_label "state" %}."""
+    return field_label(name)
 
 
 @register.filter

@@ -12,27 +12,30 @@ from django.db.models import F, Q
 from django.db.models.lookups import IsNull
 
 from contacts.models import BUILTIN_FIELD_TYPES, CustomAttribute
+from contacts.models import field_label as builtin_label
 from segments.conditions import values
 from segments.conditions.base import Context, Kind, Reads, RuleError, Verdict, Vocabulary
 from segments.jsonsql import JsonBool, JsonMissing, JsonNumber, JsonText
 
-# The contact's own fields, in the order a person scans them, as a marketer calls them.
-BUILTIN_LABELS = {
-    "email": "Email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "phone": "Phone",
-    "company": "Company",
-    "country": "Country",
-    "state": "State / region",
-    "city": "City",
-    "language": "Language",
-    "external_id": "External id",
-    "score": "Score",
-    "created_at": "Created",
-    "updated_at": "Updated",
-    "last_activity_at": "Last activity",
-}
+# The contact's own fields, in the order a person scans them, as the model names them
+# (its verbose_name, the label every page uses).
+BUILTIN_ORDER = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "country",
+    "state",
+    "city",
+    "language",
+    "external_id",
+    "score",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+)
+BUILTIN_LABELS = {name: builtin_label(name) for name in BUILTIN_ORDER}
 ATTRIBUTE_PREFIX = "attributes."
 
 
