@@ -34,13 +34,9 @@ from contacts.models import (
     Topic,
     TopicOptOut,
 )
-from contacts.services import (
-    EDITABLE_FIELDS,
-    clean_attributes,
-    clean_fields,
-    contact_create,
-    contact_update,
-)
+from contacts.services.attributes import clean_attributes
+from contacts.services.contacts import contact_create, contact_update
+from contacts.services.fields import EDITABLE_FIELDS, clean_fields
 from workspaces.admin_ids import IdSafeAdminMixin
 from workspaces.params import parse_id
 

@@ -1,5 +1,5 @@
 """Contacts and events in the JSON API (api.md). Handlers are thin: the key's
-workspace, a selector or a service from contacts.services, the answer.
+workspace, a selector or a service from contacts.services.*, the answer.
 
 GET /contacts/{id}/segments lives with the segments (segments/api.py)."""
 
@@ -23,15 +23,9 @@ from contacts.schemas import (
     UpsertIn,
     UpsertOut,
 )
-from contacts.services import (
-    clean_tag_names,
-    contact_create,
-    contact_delete,
-    contact_tags_add,
-    contact_tags_remove,
-    contact_update,
-    events_record,
-)
+from contacts.services.contacts import contact_create, contact_delete, contact_update
+from contacts.services.events import events_record
+from contacts.services.tags import clean_tag_names, contact_tags_add, contact_tags_remove
 from contacts.writer import contacts_upsert
 from workspaces.errors import KithError, describe_errors, join_errors
 from workspaces.keyset import paginate

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from django import forms
 
-from contacts import services
 from contacts.forms import BulkTagForm
+from contacts.services.tags import contacts_tag
 from workspaces.models import Workspace
 
 
@@ -73,9 +73,7 @@ def _plural(n: int) -> str:
 
 
 def _tag_chunk(*, workspace: Workspace, contact_ids: list[int], data: dict, user=None) -> dict:
-    count = services.contacts_tag(
-        workspace=workspace, contact_ids=contact_ids, names=[data["name"]]
-    )
+    count = contacts_tag(workspace=workspace, contact_ids=contact_ids, names=[data["name"]])
     return {"tagged": count}
 
 

@@ -32,7 +32,8 @@ from contacts.models import (
     Topic,
     TopicOptOut,
 )
-from contacts.services import attribute_define, tags_get_or_create
+from contacts.services.attributes import attribute_define
+from contacts.services.tags import tags_get_or_create
 from contacts.writer import bulk_insert, contacts_insert_new
 from workspaces.models import Workspace
 

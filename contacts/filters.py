@@ -20,8 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts import attributes as attrs
-from contacts.models import Contact, ContactTag, CustomAttribute, Tag, field_label
-from contacts.services import clean_lookup
+from contacts.models import Contact, ContactTag, CustomAttribute, Tag, clean_lookup, field_label
 from workspaces.models import Workspace
 from workspaces.scoping import scoped
 

@@ -78,6 +78,12 @@ class Contact(models.Model):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
+def clean_lookup(value) -> str:
+    """The key a contact is found by: emails and external ids are matched
+    case-insensitively, ignoring spaces, as the unique LOWER() indexes above hold them."""
+    return str(value).strip().lower()
+
+
 def field_label(name: str) -> str:
     """What the pages call a contact's built-in field: "State / region"."""
     return capfirst(Contact._meta.get_field(name).verbose_name)

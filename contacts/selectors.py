@@ -1,12 +1,15 @@
-"""Reads for the contact pages: the filtered list, one contact, the catalog of tags,
-attributes and topics. Views hand request.GET to these and render what comes back."""
+"""Reads of contacts: the filtered list, one contact, the catalog of tags, attributes
+and topics for the pages (views hand request.GET to these and render what comes
+back), and the look-ups the services and other apps make (contacts by id, email or
+external id; the workspace's attribute definitions)."""
 
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import Lower
 
 from contacts.filters import ContactFilter, contact_search  # noqa: F401 (used by segments)
-from contacts.models import Contact, CustomAttribute, Device, Event, Tag, Topic
+from contacts.models import Contact, CustomAttribute, Device, Event, Tag, Topic, clean_lookup
 from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
 from workspaces.scoping import get_scoped_or_404, scoped
@@ -91,3 +94,20 @@ def tag_list(workspace: Workspace) -> QuerySet:
 
 def topic_list(workspace: Workspace) -> QuerySet:
     return scoped(Topic, workspace).annotate(opt_out_count=Count("topicoptout")).order_by("name")
+
+
+def contacts_find(workspace: Workspace, match_on: str, values: list) -> dict:
+    """{cleaned value: contact} for the values that name a contact of the workspace
+    (`match_on`: "id", "email" or "external_id"; emails and external ids matched as
+    clean_lookup keys them, on the unique LOWER() indexes)."""
+    if match_on == "id":
+        ids = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        return {c.id: c for c in scoped(Contact, workspace).filter(id__in=ids)}
+    keys = {clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()}
+    found = scoped(Contact, workspace).annotate(_key=Lower(match_on)).filter(_key__in=keys)
+    return {c._key: c for c in found}
+
+
+def attribute_definitions(workspace: Workspace) -> dict[str, CustomAttribute]:
+    """The workspace's attributes by lower-cased key."""
+    return {a.key.lower(): a for a in scoped(CustomAttribute, workspace)}
