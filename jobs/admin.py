@@ -4,12 +4,12 @@ that stops at COUNT_CAP instead of COUNT(*) over the whole history, and an actio
 that cancels the selected jobs."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from jobs import registry, services
 from jobs.models import Job
+from workspaces.errors import KithError
 
 COUNT_CAP = 10_000
 
@@ -80,7 +80,7 @@ class JobAdmin(admin.ModelAdmin):
         for job in queryset.filter(status__in=Job.OPEN):
             try:
                 services.job_cancel(job=job)
-            except ValidationError:
+            except KithError:
                 refused += 1
             else:
                 cancelled += 1

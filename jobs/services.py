@@ -1,12 +1,12 @@
 """Starting and cancelling jobs. The work itself is done by jobs.runner in a worker."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from jobs import registry
 from jobs.dispatch import send_after_commit
 from jobs.models import Job
+from workspaces.errors import KithError
 from workspaces.models import Workspace
 
 
@@ -23,7 +23,7 @@ def job_start(
     """Record a job in the caller's transaction; a worker is woken after the commit.
     If the broker is down, the sweep wakes one later: the job is not lost."""
     if registry.get(kind) is None:
-        raise ValidationError(f"Unknown kind of job '{kind}'.")
+        raise KithError(f"Unknown kind of job '{kind}'.", code="unknown_job_kind")
     job = Job.objects.create(
         workspace=workspace,
         kind=kind,
@@ -50,9 +50,9 @@ def job_cancel(*, job: Job) -> Job:
     job = Job.objects.select_for_update().get(pk=job.pk)
     kind = registry.get(job.kind)
     if not job.is_open:
-        raise ValidationError("This job has already ended.")
+        raise KithError("This job has already ended.", code="job_ended", status=409)
     if kind is not None and not kind.cancellable:
-        raise ValidationError("This job cannot be cancelled.")
+        raise KithError("This job cannot be cancelled.", code="job_not_cancellable", status=409)
     now = timezone.now()
     job.cancel_requested_at = now
     fields = ["cancel_requested_at"]

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 import django_filters
 from django.contrib import messages
-from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseStopPolling
 from jobs import registry, services
 from jobs.models import MAX_ERRORS, Job
 from workspaces.access import writer_required
+from workspaces.errors import KithError, sentences
 from workspaces.keyset import InvalidCursor, paginate
 from workspaces.rendering import render_page_or_fragment
 from workspaces.scoping import get_scoped_or_404, scoped
@@ -137,8 +138,8 @@ def job_cancel(request, pk):
     job = _job(request, pk)
     try:
         job = services.job_cancel(job=job)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except KithError as exc:
+        messages.error(request, sentences(exc))
     else:
         if job.status == Job.Status.CANCELLED:
             messages.info(request, "Cancelled before it started.")

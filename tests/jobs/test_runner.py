@@ -4,12 +4,12 @@ checkpoint saved with each chunk, cancellable, ending in a notification."""
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from jobs import registry, runner, services, sweep
 from jobs.models import Job
+from workspaces.errors import KithError
 from workspaces.models import Notification
 
 # A kind of job for these tests: counts to params["n"] in chunks of 10, keeping the
@@ -157,8 +157,9 @@ def test_a_queued_job_is_cancelled_at_once_and_an_ended_one_cannot_be(workspace,
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
     assert runner.run(job.pk) == "skipped"
-    with pytest.raises(ValidationError):
+    with pytest.raises(KithError, match="already ended") as refused:
         services.job_cancel(job=job)
+    assert (refused.value.code, refused.value.status) == ("job_ended", 409)
 
 
 def test_the_sweep_sends_again_what_nobody_works_on(workspace, user, settings):
@@ -182,5 +183,6 @@ def test_the_sweep_sends_again_what_nobody_works_on(workspace, user, settings):
 
 
 def test_unknown_kinds_are_refused(workspace, user):
-    with pytest.raises(ValidationError):
+    with pytest.raises(KithError, match="Unknown kind of job 'nope'"):
         services.job_start(workspace=workspace, kind="nope", title="x")
+    assert not Job.objects.exists()
