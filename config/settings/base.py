@@ -43,6 +43,7 @@ LOCAL_APPS = [
     "jobs",
     "contacts",
     "segments",
+    "imports",
     "campaigns",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -272,3 +273,9 @@ SEGMENT_LIMIT = env_int("SEGMENT_LIMIT", 500)
 # background (with progress on the Activity page) instead of inside the request.
 BULK_JOB_THRESHOLD = env_int("BULK_JOB_THRESHOLD", 5000)
 SEGMENT_MEMBERS_MAX_BATCH = 10_000
+
+# Imports (commands.md): a file over either limit is refused before any row is written.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
+# Rows checked, written and checkpointed together (one transaction each).
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000)
