@@ -1,47 +1,38 @@
 import json
 
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
 from segments import jobs as segment_jobs
-from segments import services
+from segments import selectors
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
 from workspaces.admin_ids import IdSafeAdminMixin
 
 
-def _admin_link(model, pk, text: str) -> str:
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
-    return format_html('<a href="{}">{}</a>', url, text)
+def _admin_url(kind: str, pk: int) -> str:
+    """Where the admin's delete guard links a user of a segment: its admin page."""
+    model = Segment if kind == "segment" else _campaign_model()
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
 
 
-def usage_lines(segment: Segment) -> list[str]:
-    """What uses a segment, each named with a link to its admin page: what the delete
-    guard says instead of Django's protected rows ("Segment dependency: 8 needs 6").
-    Campaigns are reached through the reverse relation: segments imports nothing of
+def _campaign_model():
+    """Campaigns, reached through the reverse relation: segments imports nothing of
     campaigns."""
     links = Segment._meta.get_field("campaign_links").related_model
-    campaign = links._meta.get_field("campaign").related_model
-    roles = dict(links._meta.get_field("role").choices)
-    usage = services.segment_usage(segment)
-    lines = [
-        format_html(
-            "“{}” is used by campaign {} ({})",
-            segment.name,
-            _admin_link(campaign, use["id"], use["name"]),
-            str(roles.get(use["role"], use["role"])).lower(),
-        )
-        for use in usage["campaigns"]
-    ]
-    lines += [
-        format_html(
-            "“{}” is named in the rule of segment {}",
-            segment.name,
-            _admin_link(Segment, use["id"], use["name"]),
-        )
-        for use in usage["segments"]
-    ]
-    return lines
+    return links._meta.get_field("campaign").related_model
+
+
+def used_by(segment: Segment) -> str | None:
+    """What uses a segment, each named with a link to its admin page, in the words of
+    the app's delete guard (templates/segments/_used_by.html), instead of Django's
+    protected rows ("Segment dependency: 8 needs 6"); None when nothing does."""
+    usage = selectors.segment_usage(segment)
+    if not selectors.is_in_use(usage):
+        return None
+    users = selectors.segment_users(usage, link=_admin_url)
+    return render_to_string("segments/_used_by.html", {"subject": segment.name, "users": users})
 
 
 @admin.register(Segment)
@@ -72,7 +63,7 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
         """A segment in use is not deleted (the database refuses too): the page names
         what uses it, with links, instead of listing rows by id."""
         segments = list(objs)
-        protected = [line for segment in segments for line in usage_lines(segment)]
+        protected = [line for line in map(used_by, segments) if line]
         if protected:
             return [], {}, set(), protected
         return super().get_deleted_objects(segments, request)

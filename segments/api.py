@@ -69,7 +69,9 @@ def segments_create(request, payload: SegmentIn):
 
 @router.post("/preview", response=PreviewOut, summary="Count and sample a rule's contacts")
 def segments_preview(request, payload: PreviewIn):
-    preview = services.segment_preview(workspace=_workspace(request), conditions=payload.conditions)
+    preview = selectors.segment_preview(
+        workspace=_workspace(request), conditions=payload.conditions
+    )
     return {"count": preview.count, "sample": preview.sample}
 
 
@@ -117,7 +119,7 @@ def segments_delete(request, segment_id: int):
 
 @router.get("/{segment_id}/usage", response=UsageOut, summary="What uses a segment")
 def segments_usage(request, segment_id: int):
-    return services.segment_usage(_segment(request, segment_id))
+    return selectors.segment_usage(_segment(request, segment_id))
 
 
 @router.get("/{segment_id}/members", response=MemberPage, summary="A segment's members")

@@ -1,13 +1,22 @@
 """Forms of the segment pages. They check the shape of the input; the services decide
-what is allowed (unique names, the segment limit, manual only) and their errors are
-put back beside the field they name with `add_service_errors` (workspaces.forms)."""
+what is allowed (unique names, the segment limit, manual only, a rule that holds) and
+their errors are put back beside the field they name with `add_service_errors`
+(workspaces.forms), a rule's at its condition by the builder (views.builder).
+
+The rule travels as the JSON of conditions.md in one form field, `conditions`: a
+labelled textarea that works without JavaScript, which static/js/builder/ hides and
+fills from the visual builder."""
+
+import json
 
 from django import forms
 
 from contacts.models import TEXT_FIELDS, Topic, field_label
 from segments.models import Segment
 from workspaces.forms import ServiceErrorsMixin, name_required
-from workspaces.params import ModelIdsField
+from workspaces.params import JSONTextField, ModelIdsField
+
+MAX_RULE_CHARS = 200_000
 
 NAME_MAX = Segment._meta.get_field("name").max_length
 
@@ -110,3 +119,52 @@ class BulkSegmentForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, attributes=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["field"].choices = [("", "Choose a field"), *bulk_field_choices(attributes)]
+
+
+# ---------------------------------------------------------------- the rule builder's
+
+
+def pretty(doc) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+class RuleField(JSONTextField):
+    """The rule as JSON text in, the parsed document out (workspaces.params reads it:
+    no NUL or lone surrogate, finite numbers, bounded nesting)."""
+
+    def __init__(self, **kwargs):
+        attrs = {"rows": 16, "spellcheck": "false", "class": "rule-json", "data-rule-json": ""}
+        kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
+        super().__init__(what="The rule", max_chars=MAX_RULE_CHARS, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, dict | list):
+            return pretty(value)
+        return value
+
+
+class RuleForm(ServiceErrorsMixin, forms.Form):
+    conditions = RuleField(
+        label="Rule (JSON)",
+        error_messages={"required": "Write the rule: at least one condition."},
+        help_text='A group {"all": [...]} or {"any": [...]} of conditions, as described in '
+        "the conditions reference.",
+    )
+
+
+class SegmentCreateForm(RuleForm):
+    name = forms.CharField(
+        label="Name", max_length=200, error_messages={"required": "Give the segment a name."}
+    )
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: who these people are, for your colleagues.",
+    )
+    field_order = ["name", "description", "conditions"]
+
+
+class ConditionsForm(RuleForm):
+    service_fields = {"name": "new_name"}  # "Save as a new segment" names the new one
+    new_name = forms.CharField(label="Name of the new segment", max_length=200, required=False)

@@ -10,12 +10,12 @@ from django import forms
 from django.urls import reverse
 
 from contacts import forms as contact_forms
-from segments import builder_views, bulk_actions
+from segments import bulk_actions
 from segments import forms as segment_forms
 from tests.factories import ContactFactory, TagFactory
 from workspaces import forms as workspace_forms
 
-MODULES = [contact_forms, segment_forms, workspace_forms, builder_views, bulk_actions]
+MODULES = [contact_forms, segment_forms, workspace_forms, bulk_actions]
 NAME_FIELDS = {"name", "names", "new_name", "key"}
 WORDING = re.compile(r"^Give the [a-z ]+ an? (name|key)\.$")
 

@@ -37,7 +37,12 @@ def manual_segment_choices(context):
 @register.inclusion_tag("segments/contact_segments.html#section", takes_context=True)
 def contact_segments_section(context, contact):
     """The contact page's Segments section: current segments, entries and exits, and
-    "Add to segment" (the same fragment the section's own actions redraw)."""
-    from segments.views import contact_section_context
-
-    return contact_section_context(context["request"], contact)
+    "Add to segment" (the same fragment the section's own actions redraw). An
+    inclusion tag renders with a context of its own: the page's member and CSRF token
+    are handed on."""
+    section = selectors.contact_section(context["request"].workspace, contact)
+    return {
+        **section,
+        "membership": context.get("membership"),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from campaigns.conditions import ACTIVITIES
 from campaigns.models import Campaign
 from contacts.demo_data import demo_workspace
-from segments import rules, services
+from segments import rules, selectors, services
 from segments.conditions.device import DEVICES
 from segments.defaults import DEFAULT_SEGMENTS
 from segments.models import Segment
@@ -85,7 +85,7 @@ def shoot(page, name: str) -> None:
 
 
 def matching(rule) -> int:
-    return services.segment_preview(workspace=demo_workspace(), conditions=rule).count
+    return selectors.segment_preview(workspace=demo_workspace(), conditions=rule).count
 
 
 # ---------------------------------------------------------------- build, drag, save

@@ -1,17 +1,16 @@
-"""The rule builder's pages: a new filter segment, the Conditions tab (save, save as a
-new segment, preview without JavaScript), the live preview, and who may do what."""
-
-import json
-import re
+"""The builder's catalog (segments/builder.py and each kind's menu): it offers exactly
+what validation accepts, and only the workspace's own tags, events, segments and
+campaigns."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
+from campaigns import conditions as campaign_conditions
 from campaigns.models import Campaign
-from contacts.models import CustomAttribute
-from segments import services
-from segments.models import Segment
+from contacts.models import BUILTIN_FIELD_TYPES, CustomAttribute
+from segments import builder, rules, services
+from segments.conditions import Vocabulary, registry, windows
+from segments.conditions.device import DEVICES
+from segments.conditions.event import EVENT_OPS, event_names, property_hints
 from tests.factories import (
     ContactFactory,
     CustomAttributeFactory,
@@ -19,393 +18,156 @@ from tests.factories import (
     TagFactory,
     WorkspaceFactory,
 )
-from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
 
-RULE = {"all": [{"field": "country", "op": "eq", "value": "DE"}]}
+
+def category(catalog, value):
+    return next(c for c in catalog["categories"] if c["value"] == value)
 
 
-def filter_segment(workspace, name="Germans", conditions=None, capture=None):
-    """A filter segment whose members are filled (the refresh runs after commit)."""
-    if capture is None:
-        return services.segment_create(
-            workspace=workspace, name=name, kind="filter", conditions=conditions or RULE
-        )
-    with capture(execute=True):
-        return services.segment_create(
-            workspace=workspace, name=name, kind="filter", conditions=conditions or RULE
-        )
+def control(catalog, value, role):
+    return next(c for c in category(catalog, value)["controls"] if c.get("role") == role)
 
 
-def json_script(page: str, element_id: str):
-    found = re.search(
-        rf'<script id="{element_id}" type="application/json">(.*?)</script>', page, re.S
-    )
-    assert found, f"no json_script #{element_id}"
-    return json.loads(found.group(1))
+def offered(choice) -> set:
+    return {option["value"] for option in choice["options"]}
 
 
-def post_rule(client, url, rule, **fields):
-    body = rule if isinstance(rule, str) else json.dumps(rule)
-    return client.post(url, {"conditions": body, **fields})
+def test_every_operator_of_every_type_and_no_other(workspace):
+    catalog = builder.catalog(workspace)
+    for kind, allowed in rules.OPERATORS.items():
+        offered_ops = [op["value"] for op in catalog["operators"][kind]]
+        assert sorted(offered_ops) == sorted(allowed), kind
+        assert len(offered_ops) == len(set(offered_ops))
+        for op in catalog["operators"][kind]:
+            assert catalog["shapes"][op["value"]] == op["shape"] == builder.value_shape(op["value"])
+    assert {op["value"] for op in catalog["property_operators"]} == rules.PROPERTY_OPS
+    for op in catalog["property_operators"]:
+        assert set(op["types"]) == {
+            t for t in ("text", "number") if op["value"] in rules.OPERATORS[t]
+        }
+    assert set(catalog["url_operators"]) <= rules.TEXT_OPS
+    assert set(catalog["negative_operators"]) == rules.NEGATIVE_OPS
+    assert offered(control(catalog, "event", "event-op")) == set(EVENT_OPS)
+    assert offered(control(catalog, "page_view", "event-op")) == set(EVENT_OPS)
+    assert offered(control(catalog, "tag", "op")) == {"has", "has_not"}
+    assert offered(control(catalog, "device", "op")) == {"has", "has_not"}
+    assert offered(control(catalog, "device", "device")) == set(DEVICES)
+    assert {d["value"] for d in catalog["devices"]} == set(DEVICES)
+    assert offered(control(catalog, "segment", "op")) == {"in", "not_in"}
+    assert offered(control(catalog, "campaign", "op")) == {"has", "has_not"}
+    activities = set(campaign_conditions.ACTIVITIES)
+    assert offered(control(catalog, "campaign", "activity")) == activities
+    assert {a["value"] for a in catalog["activities"]} == activities
+    # Time windows: "any time" and every window of conditions.md.
+    assert [w["value"] for w in catalog["windows"]] == ["", *windows.KEYS]
+    assert catalog["window_keys"] == list(windows.KEYS)
+    assert catalog["limits"] == {"depth": rules.MAX_DEPTH, "conditions": rules.MAX_CONDITIONS}
 
 
-# ---------------------------------------------------------------- a new segment
+def test_kinds_and_categories_come_from_the_registry(workspace):
+    catalog = builder.catalog(workspace)
+    assert catalog["kinds"] == {kind.name: kind.spec() for kind in registry}
+    categories = ["field", "tag", "event", "page_view", "device", "segment", "campaign"]
+    assert [c["value"] for c in catalog["categories"]] == categories
+    for entry in catalog["categories"]:
+        assert entry["kind"] in catalog["kinds"]
+        # A new condition starts with the keys its kind always has, and no other.
+        new = entry["new"]
+        assert set(catalog["kinds"][entry["kind"]]["required"]) <= set(new), entry["value"]
+        assert set(new) <= set(catalog["kinds"][entry["kind"]]["keys"]), entry["value"]
+    # Without the campaigns app there is no campaign activity to offer.
+    with registry.without("campaign"):
+        catalog = builder.catalog(workspace)
+    assert "campaign" not in catalog["kinds"]
+    assert "campaign" not in [c["value"] for c in catalog["categories"]]
 
 
-def test_the_new_segment_page_offers_name_description_and_the_rule(client_in):
-    response = client_in.get("/segments/new/")
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert '<label for="id_name">' in page and '<label for="id_conditions">Rule (JSON)' in page
-    # Without JavaScript the rule is a labelled textarea already holding a valid rule.
-    textarea = re.search(r"<textarea[^>]*data-rule-json[^>]*>(.*?)</textarea>", page, re.S)
-    assert json.loads(textarea.group(1).replace("&quot;", '"')) == json_script(page, "builder-rule")
-    catalog = json_script(page, "builder-catalog")
-    assert {"field", "tag", "event", "page_view", "device", "segment", "campaign"} == {
-        c["value"] for c in catalog["categories"]
-    }
-
-
-def test_pages_have_no_inline_script_or_style(client_in, workspace):
-    segment = filter_segment(workspace)
-    for url in ("/segments/new/", f"/segments/{segment.pk}/conditions/"):
-        page = client_in.get(url).content.decode()
-        for tag in re.findall(r"<script\b[^>]*>", page):
-            assert "src=" in tag or 'type="application/json"' in tag, tag
-        assert " style=" not in page
-        assert '<script type="module" src="/static/js/builder/main.js">' in page
-        assert "Sortable.min.js" in page and "css/builder.css" in page
-
-
-def test_creating_a_segment_saves_the_rule_as_posted(client_in, workspace, user):
-    rule = {
-        "version": 1,
-        "all": [
-            {"any": [{"field": "country", "op": "in", "value": ["DE", "FR"]}]},
-            {"tag": "*", "op": "has"},
-        ],
-    }
-    response = post_rule(
-        client_in, "/segments/new/", rule, name=" Europe ", description="EU people"
-    )
-    segment = Segment.objects.get(workspace=workspace, name="Europe")
-    assert response.status_code == 302
-    assert response["Location"] == f"/segments/{segment.pk}/"
-    assert segment.conditions == rule
-    assert (segment.kind, segment.origin, segment.created_by) == ("filter", "created", user)
-    assert segment.description == "EU people"
-
-
-def test_a_bad_rule_names_the_condition_and_keeps_what_was_typed(client_in, workspace):
-    rule = {"all": [{"tag": "vip", "op": "has"}, {"any": [{"field": "contry", "op": "exists"}]}]}
-    response = post_rule(client_in, "/segments/new/", rule, name="Typo")
-    page = response.content.decode()
-    assert response.status_code == 400
-    assert not Segment.objects.filter(workspace=workspace, name="Typo").exists()
-    assert "At all[1].any[0]: Unknown field &#x27;contry&#x27;." in page
-    assert json_script(page, "builder-error") == {
-        "path": "all[1].any[0]",
-        "message": "Unknown field 'contry'.",
-    }
-    # The builder opens on the rule as posted, so the error has its node.
-    assert json_script(page, "builder-rule") == rule
-    assert 'value="Typo"' in page
+def test_new_conditions_of_every_category_are_valid_once_filled(workspace):
+    """What "+ Add condition" starts with passes validation as soon as the person types
+    what it asks for (a value, an event name, a URL)."""
+    TagFactory(workspace=workspace, name="vip")
+    services.segment_create(workspace=workspace, name="Other", kind="manual")
+    catalog = builder.catalog(workspace)
+    filled = {"field": {"value": "ann@example.com"}, "event": {"event": "purchase"}}
+    for entry in catalog["categories"]:
+        new = {**entry["new"], **filled.get(entry["value"], {})}
+        if entry["value"] == "page_view":
+            new["where"] = [{**new["where"][0], "value": "/pricing"}]
+        rules.check({"all": [new]}, Vocabulary(workspace.pk))
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("op", "shape"),
     [
-        ("{not json", "The rule is not valid JSON"),
-        ("", "Write the rule: at least one condition."),
-        ('{"all": []}', "A group needs at least one condition."),
-        ('["all"]', "A rule must be a group"),
+        ("eq", "single"),
+        ("in", "list"),
+        ("not_in", "list"),
+        ("between", "range"),
+        ("within_last_days", "days"),
+        ("more_than_days_ago", "days"),
+        ("exists", "none"),
+        ("is_false", "none"),
+        ("before", "single"),
     ],
 )
-def test_a_rule_that_is_not_a_rule_is_explained(client_in, workspace, body, message):
-    response = post_rule(client_in, "/segments/new/", body, name="Broken")
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert not Segment.objects.filter(workspace=workspace).exists()
+def test_value_shapes(op, shape):
+    assert builder.value_shape(op) == shape
 
 
-def test_a_segment_needs_a_name(client_in, workspace):
-    page = post_rule(client_in, "/segments/new/", RULE, name="  ").content.decode()
-    assert re.search(r'id="id_name_errors"><p class="field-error">Give the segment a name.', page)
-    assert not Segment.objects.filter(workspace=workspace).exists()
+def test_fields_are_the_builtin_ones_then_the_workspaces_attributes(workspace):
+    CustomAttributeFactory(workspace=workspace, key="plan", label="Plan")
+    CustomAttributeFactory(workspace=workspace, key="seats", type=CustomAttribute.Type.NUMBER)
+    CustomAttributeFactory(workspace=WorkspaceFactory(), key="secret")
+    fields = builder.catalog(workspace)["fields"]
+    builtin = [f for f in fields if f["group"] == "Contact fields"]
+    assert {f["value"]: f["type"] for f in builtin} == BUILTIN_FIELD_TYPES
+    custom = [(f["value"], f["label"], f["type"]) for f in fields if f["group"] != "Contact fields"]
+    assert custom == [("attributes.plan", "Plan", "text"), ("attributes.seats", "seats", "number")]
 
 
-def test_a_taken_name_is_said_next_to_the_name(client_in, workspace):
-    filter_segment(workspace, name="Germans")
-    response = post_rule(client_in, "/segments/new/", RULE, name="GERMANS")
-    page = response.content.decode()
-    assert response.status_code == 400
-    assert re.search(r'id="id_name_errors"><p class="field-error">A segment named', page)
-    assert Segment.objects.filter(workspace=workspace).count() == 1
+def test_event_names_are_distinct_sorted_and_the_workspaces_own(workspace):
+    contact = ContactFactory(workspace=workspace)
+    for name in ["purchase", "login", "purchase", "Login", "page_view", "login"]:
+        EventFactory(contact=contact, name=name)
+    EventFactory(contact=ContactFactory(workspace=WorkspaceFactory()), name="secret")
+    names = event_names(workspace)
+    # In the database's order (its collation decides where "Login" goes), each once.
+    assert sorted(names) == ["Login", "login", "page_view", "purchase"]
+    assert event_names(workspace, limit=2) == names[:2]
+    assert event_names(WorkspaceFactory()) == []
 
 
-# ---------------------------------------------------------------- the Conditions tab
+def test_property_hints_come_from_recent_events(workspace):
+    contact = ContactFactory(workspace=workspace)
+    EventFactory(contact=contact, name="purchase", properties={"amount": 12.5, "currency": "EUR"})
+    EventFactory(contact=contact, name="purchase", properties={"amount": 3, "coupon": True})
+    for url in ["/pricing", "/pricing", "/docs"]:
+        EventFactory(contact=contact, name="page_view", properties={"url": url})
+    hints, urls = property_hints(workspace)
+    assert hints["purchase"][0] == {"key": "amount", "numeric": True}
+    assert {h["key"]: h["numeric"] for h in hints["purchase"]} == {
+        "amount": True,
+        "currency": False,
+        "coupon": False,  # a boolean is not a number
+    }
+    assert urls == ["/pricing", "/docs"]
 
 
-def test_the_conditions_tab_opens_on_the_stored_rule(client_in, workspace):
-    rule = {"version": 1, "any": [{"field": "score", "op": "between", "value": [1, 5]}]}
-    segment = filter_segment(workspace, conditions=rule)
-    page = client_in.get(f"/segments/{segment.pk}/conditions/").content.decode()
-    assert json_script(page, "builder-rule") == rule
-    assert 'aria-current="page">Conditions' in page
-    assert f'data-segment-id="{segment.pk}"' in page
-    # The segment cannot be offered to its own rule.
-    names = [s["name"] for s in json_script(page, "builder-catalog")["segments"]]
-    assert segment.name not in names
-
-
-def test_saving_the_conditions_changes_the_rule_and_the_members(
-    client_in, workspace, django_capture_on_commit_callbacks
-):
-    de, fr = (
-        ContactFactory(workspace=workspace, country="DE"),
-        ContactFactory(workspace=workspace, country="FR"),
-    )
-    segment = filter_segment(workspace, capture=django_capture_on_commit_callbacks)
-    rule = {"all": [{"field": "country", "op": "eq", "value": "FR"}]}
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_rule(client_in, f"/segments/{segment.pk}/conditions/", rule, action="save")
-    segment.refresh_from_db()
-    assert response.status_code == 302 and response["Location"] == f"/segments/{segment.pk}/"
-    assert segment.conditions == rule
-    members = set(segment.members.values_list("contact_id", flat=True))
-    assert members == {fr.pk} and de.pk not in members
-
-
-def test_save_as_new_segment_leaves_the_original_alone(client_in, workspace, user):
-    segment = filter_segment(workspace)
-    rule = {"all": [{"tag": "vip", "op": "has"}]}
-    response = post_rule(
-        client_in,
-        f"/segments/{segment.pk}/conditions/",
-        rule,
-        action="save_as",
-        new_name="VIPs",
-    )
-    created = Segment.objects.get(workspace=workspace, name="VIPs")
-    segment.refresh_from_db()
-    assert response["Location"] == f"/segments/{created.pk}/"
-    assert created.conditions == rule and created.kind == "filter"
-    assert (created.origin, created.created_by) == ("created", user)
-    assert segment.conditions == RULE
-
-
-@pytest.mark.parametrize(
-    ("new_name", "error"), [("", "Give the new segment a name."), ("germans", "already exists")]
-)
-def test_save_as_new_needs_a_free_name(client_in, workspace, new_name, error):
-    segment = filter_segment(workspace)
-    response = post_rule(
-        client_in, f"/segments/{segment.pk}/conditions/", RULE, action="save_as", new_name=new_name
-    )
-    page = response.content.decode()
-    assert response.status_code == 400
-    assert re.search(rf'id="id_new_name_errors"><p class="field-error">[^<]*{error}', page)
-    assert '<details class="save-as" open>' in page
-    assert Segment.objects.filter(workspace=workspace).count() == 1
-
-
-def test_a_rule_naming_its_own_segment_is_refused_at_that_condition(client_in, workspace):
-    segment = filter_segment(workspace)
-    rule = {"all": [{"tag": "vip", "op": "has"}, {"segment": segment.pk, "op": "in"}]}
-    response = post_rule(client_in, f"/segments/{segment.pk}/conditions/", rule, action="save")
-    page = response.content.decode()
-    segment.refresh_from_db()
-    assert response.status_code == 400
-    assert json_script(page, "builder-error")["path"] == "all[1]"
-    assert "cannot depend on itself" in page
-    assert segment.conditions == RULE
-
-
-def test_preview_without_javascript_shows_the_count_and_saves_nothing(client_in, workspace):
-    ContactFactory.create_batch(3, workspace=workspace, country="FR")
-    segment = filter_segment(workspace)
-    rule = {"all": [{"field": "country", "op": "eq", "value": "FR"}]}
-    response = post_rule(client_in, f"/segments/{segment.pk}/conditions/", rule, action="preview")
-    page = response.content.decode()
-    segment.refresh_from_db()
-    assert response.status_code == 200
-    assert re.search(r"data-preview-count>3</strong>", page)
-    assert segment.conditions == RULE
-
-
-def test_a_manual_segment_has_no_conditions_to_edit(client_in, workspace):
-    manual = services.segment_create(workspace=workspace, name="Hand-picked", kind="manual")
-    assert (
-        "A manual segment has no conditions"
-        in client_in.get(f"/segments/{manual.pk}/conditions/").content.decode()
-    )
-    response = post_rule(client_in, f"/segments/{manual.pk}/conditions/", RULE, action="save")
-    manual.refresh_from_db()
-    assert response.status_code == 400 and manual.conditions is None
-
-
-# ---------------------------------------------------------------- who may do what
-
-
-def test_a_viewer_reads_the_rule_but_cannot_save(member_client, workspace):
-    segment = filter_segment(workspace)
-    viewer = member_client(Role.VIEWER)
-    page = viewer.get(f"/segments/{segment.pk}/conditions/").content.decode()
-    assert "data-readonly" in page and "readonly" in re.search(r"<textarea[^>]*>", page).group(0)
-    assert 'value="save"' not in page
-    rule = {"all": [{"tag": "vip", "op": "has"}]}
-    assert post_rule(viewer, f"/segments/{segment.pk}/conditions/", rule).status_code == 403
-    assert post_rule(viewer, "/segments/new/", rule, name="Nope").status_code == 403
-    assert viewer.get("/segments/new/").status_code == 403
-    assert post_rule(viewer, "/segments/preview/", rule).status_code == 403
-    segment.refresh_from_db()
-    assert segment.conditions == RULE
-    assert Segment.objects.filter(workspace=workspace).count() == 1
-
-
-@pytest.mark.parametrize("role", [Role.MARKETER, Role.ADMIN])
-def test_marketers_and_admins_save(member_client, workspace, role):
-    segment = filter_segment(workspace)
-    rule = {"all": [{"tag": "vip", "op": "has"}]}
-    response = post_rule(member_client(role), f"/segments/{segment.pk}/conditions/", rule)
-    segment.refresh_from_db()
-    assert response.status_code == 302 and segment.conditions == rule
-
-
-def test_another_workspace_gets_404(client_in, other_workspace):
-    theirs = filter_segment(other_workspace, name="Secret")
-    url = f"/segments/{theirs.pk}/conditions/"
-    assert client_in.get(url).status_code == 404
-    rule = {"all": [{"tag": "pwned", "op": "has"}]}
-    assert post_rule(client_in, url, rule, action="save").status_code == 404
-    assert post_rule(client_in, url, rule, action="save_as", new_name="Mine").status_code == 404
-    response = post_rule(client_in, "/segments/preview/", rule, segment=str(theirs.pk))
-    assert response.status_code == 404
-    theirs.refresh_from_db()
-    assert theirs.conditions == RULE
-    assert not Segment.objects.filter(name="Mine").exists()
-
-
-def test_a_rule_cannot_name_another_workspaces_segment(client_in, workspace, other_workspace):
-    theirs = filter_segment(other_workspace, name="Secret")
-    rule = {"all": [{"segment": theirs.pk, "op": "in"}]}
-    response = post_rule(client_in, "/segments/new/", rule, name="Sneaky")
-    assert response.status_code == 400
-    assert f"There is no segment {theirs.pk} in this workspace." in response.content.decode()
-
-
-# ---------------------------------------------------------------- the live preview
-
-
-def test_preview_counts_who_matches_enters_and_leaves(
-    client_in, workspace, django_capture_on_commit_callbacks
-):
-    germans = ContactFactory.create_batch(4, workspace=workspace, country="DE")
-    french = ContactFactory.create_batch(3, workspace=workspace, country="FR")
-    ContactFactory(workspace=workspace, country="IT")
-    ContactFactory(workspace=WorkspaceFactory(), country="FR")  # someone else's
-    segment = filter_segment(workspace, capture=django_capture_on_commit_callbacks)
-    assert segment.members.count() == 4
-    rule = {"all": [{"field": "country", "op": "in", "value": ["FR", "DE"]}]}
-    response = post_rule(client_in, "/segments/preview/", rule, segment=str(segment.pk))
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "data-preview-count>7<" in page
-    assert "data-preview-entering>+3<" in page and "data-preview-leaving>−0<" in page
-    # Only French: the Germans would leave.
-    rule = {"all": [{"field": "country", "op": "eq", "value": "fr"}]}
-    page = post_rule(
-        client_in, "/segments/preview/", rule, segment=str(segment.pk)
-    ).content.decode()
-    assert "data-preview-count>3<" in page
-    assert "data-preview-entering>+3<" in page and "data-preview-leaving>−4<" in page
-    for contact in french:
-        assert f'href="/contacts/{contact.pk}/"' in page
-    for contact in germans:
-        assert f'href="/contacts/{contact.pk}/"' not in page
-
-
-def test_preview_of_a_new_rule_shows_a_sample_of_ten(client_in, workspace):
-    people = ContactFactory.create_batch(12, workspace=workspace, country="DE")
-    page = post_rule(client_in, "/segments/preview/", RULE).content.decode()
-    assert "data-preview-count>12<" in page
-    assert "would enter" not in page
-    linked = set(re.findall(r'href="/contacts/(\d+)/"', page))
-    assert len(linked) == 10 and linked <= {str(p.pk) for p in people}
-
-
-@pytest.mark.parametrize(
-    ("body", "path", "message"),
-    [
-        (
-            {"all": [{"tag": "a", "op": "has"}, {"any": [{"field": "score", "op": "gt"}]}]},
-            "all[1].any[0]",
-            "“is greater than” needs a number.",
-        ),
-        ({"any": []}, "any", "A group needs at least one condition."),
-        ("nope", "", "The rule is not valid JSON."),
-    ],
-)
-def test_preview_of_a_bad_rule_answers_the_path_and_message(client_in, body, path, message):
-    response = post_rule(client_in, "/segments/preview/", body)
-    page = response.content.decode()
-    assert response.status_code == 200  # an answer about the rule, not a failed request
-    assert f'data-error-path="{path}"' in page and message in page
-
-
-def test_preview_needs_the_csrf_token_the_page_gives(user):
-    from django.test import Client
-
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    page = browser.get("/segments/new/").content.decode()
-    token = re.search(r'hx-headers=\'{"X-CSRFToken": "([^"]+)"}\'', page).group(1)
-    body = {"conditions": json.dumps(RULE)}
-    assert browser.post("/segments/preview/", body).status_code == 403
-    assert browser.post("/segments/preview/", body, HTTP_X_CSRFTOKEN=token).status_code == 200
-
-
-def test_preview_refuses_a_segment_that_is_not_an_id(client_in):
-    assert post_rule(client_in, "/segments/preview/", RULE, segment="1 OR 1").status_code == 400
-
-
-# ---------------------------------------------------------------- queries
-
-
-def _grow(workspace, start: int, n: int) -> None:
-    """n more of everything the builder lists or the preview reads."""
-    for i in range(start, start + n):
-        contact = ContactFactory(workspace=workspace, country="DE")
-        TagFactory(workspace=workspace)
-        CustomAttributeFactory(workspace=workspace, type=CustomAttribute.Type.NUMBER)
-        EventFactory(contact=contact, name=f"event{i}", properties={"url": f"/p{i}", "n": i})
-        Campaign.objects.create(workspace=workspace, name=f"Campaign {i}")
-        services.segment_create(workspace=workspace, name=f"Other {i}", kind="manual")
-
-
-def _queries(client, method, url, data=None) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
-    assert response.status_code == 200
-    return len(captured)
-
-
-def test_the_builder_pages_run_a_fixed_number_of_queries(client_in, workspace):
-    segment = filter_segment(workspace)
-    _grow(workspace, 0, 1)
-    preview = {"conditions": json.dumps(RULE), "segment": str(segment.pk)}
-    small = (
-        _queries(client_in, "get", f"/segments/{segment.pk}/conditions/"),
-        _queries(client_in, "get", "/segments/new/"),
-        _queries(client_in, "post", "/segments/preview/", preview),
-    )
-    _grow(workspace, 1, 15)
-    large = (
-        _queries(client_in, "get", f"/segments/{segment.pk}/conditions/"),
-        _queries(client_in, "get", "/segments/new/"),
-        _queries(client_in, "post", "/segments/preview/", preview),
-    )
-    assert small == large
-    assert large[0] <= 20
+def test_pickers_list_the_workspaces_tags_segments_and_campaigns(workspace):
+    other = WorkspaceFactory()
+    TagFactory(workspace=workspace, name="vip")
+    TagFactory(workspace=other, name="secret-tag")
+    mine = services.segment_create(workspace=workspace, name="Mine", kind="manual")
+    editing = services.segment_create(workspace=workspace, name="Editing", kind="manual")
+    services.segment_update(segment=mine, archived=True)
+    services.segment_create(workspace=other, name="Secret", kind="manual")
+    campaign = Campaign.objects.create(workspace=workspace, name="Spring")
+    Campaign.objects.create(workspace=other, name="Secret campaign")
+    catalog = builder.catalog(workspace, segment=editing)
+    assert catalog["tags"] == ["vip"]
+    assert catalog["segments"] == [
+        {"id": mine.pk, "name": "Mine", "kind": "manual", "archived": True}
+    ]
+    assert catalog["campaigns"] == [{"id": campaign.pk, "name": "Spring"}]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
 from contacts.models import Contact, CustomAttribute, Event
-from segments import rules, services
+from segments import rules, selectors, services
 from segments.conditions import Vocabulary, registry
 from segments.conditions.field import Attribute
 from segments.conditions.segment import SegmentName
@@ -297,7 +297,7 @@ def test_a_preview_reads_the_custom_attributes_once(workspace):
     }
     table = CustomAttribute._meta.db_table
     with CaptureQueriesContext(connection) as captured:
-        services.segment_preview(workspace=workspace, conditions=rule)
+        selectors.segment_preview(workspace=workspace, conditions=rule)
     assert sum(table in q["sql"] for q in captured.captured_queries) == 1
 
 

@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignSegment
 from segments import services
+from segments.models import Segment
 from tests.factories import ContactFactory
+from tests.segments.views.pages import campaign_named
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +47,8 @@ def test_the_button_counts_only_what_will_be_deleted(client_in, workspace):
     going = page.split('id="bulk-delete-going"')[1].split("</ul>")[0]
     kept = page.split('id="bulk-delete-kept"')[1].split("</ul>")[0]
     assert "Free" in going and "Used" not in going
-    assert "Used" in kept and "campaign “Spring launch” (include)" in kept
+    assert "Used" in kept
+    assert f"Used by the campaign {campaign_named(campaign)} (include)." in kept
     assert f'name="ids" value="{used.pk}"' not in page  # only the deletable ones are sent
 
 
@@ -57,7 +60,9 @@ def test_a_segment_named_by_a_selected_rule_goes_with_it_else_stays(client_in, w
     page = confirm(client_in, [named.pk, user.pk, other.pk])
     assert ">Delete 2 segments</button>" in page
     kept = page.split('id="bulk-delete-kept"')[1].split("</ul>")[0]
-    assert "Other named" in kept and "segment" in kept and "“Outside user”" in kept
+    outside = Segment.objects.get(name="Outside user")
+    assert "Other named" in kept
+    assert f'Used by the segment <a href="/segments/{outside.pk}/">Outside user</a>.' in kept
 
 
 def test_when_nothing_can_go_there_is_no_delete_button(client_in, workspace):

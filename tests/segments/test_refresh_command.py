@@ -65,3 +65,21 @@ def test_the_names_are_read_in_a_few_queries(germans, django_assert_max_num_quer
     with django_assert_max_num_queries(30):
         out = refresh("--workspace", "acme")
     assert "and 190 more" in out
+
+
+def test_refresh_segments_prints_who_entered_and_left(capsys):
+    ws = WorkspaceFactory(slug="acme")
+    ContactFactory(workspace=ws, country="DE")
+    segment = Segment.objects.create(
+        workspace=ws,
+        name="Germans",
+        kind="filter",
+        conditions={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+    )
+    call_command("refresh_segments", "--workspace", "acme")
+    out = capsys.readouterr().out
+    assert f"Germans (#{segment.pk}): 1 entered, 0 left" in out
+    call_command("refresh_segments", "--segment", str(segment.pk))
+    assert "1 entered" not in capsys.readouterr().out
+    segment.refresh_from_db()
+    assert segment.member_count == 1

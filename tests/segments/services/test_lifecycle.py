@@ -1,12 +1,12 @@
-"""Segment services: the guard against deleting what is in use holds even when the
-check is raced, and the refresh command reports who moved."""
+"""A segment's life (segments/services/lifecycle.py): the guard against deleting what
+is in use holds even when the check is raced, and names what uses it in words; names
+are unique per workspace, letter case ignored, archived ones included."""
 
 import pytest
-from django.core.management import call_command
 
-from segments import services
+from segments import selectors, services
 from segments.models import Segment
-from tests.factories import CampaignSegmentFactory, ContactFactory, WorkspaceFactory
+from tests.factories import CampaignSegmentFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_the_database_refuses_a_delete_that_raced_a_new_usage(monkeypatch):
     base = services.segment_create(workspace=ws, name="Base", kind="manual")
     CampaignSegmentFactory(campaign__workspace=ws, segment=base, role="include")
     # The guard looked before the campaign was linked: it saw nothing.
-    monkeypatch.setattr(services, "segment_usage", lambda s: {"campaigns": [], "segments": []})
+    monkeypatch.setattr(selectors, "segment_usage", lambda s: {"campaigns": [], "segments": []})
     with pytest.raises(services.SegmentInUse):
         services.segment_delete(segment=base)
     assert Segment.objects.filter(pk=base.pk).exists()
@@ -34,7 +34,9 @@ def test_a_rule_naming_a_segment_blocks_its_delete():
     with pytest.raises(services.SegmentInUse) as caught:
         services.segment_delete(segment=base)
     assert caught.value.extra["usage"]["segments"][0]["name"] == "User"
-    assert "segment 'User'" in caught.value.message
+    assert caught.value.message == (
+        "“Base” is used by the segment “User”; remove it from them first."
+    )
 
 
 def test_names_are_unique_case_insensitively_archived_included():
@@ -45,29 +47,3 @@ def test_names_are_unique_case_insensitively_archived_included():
         services.segment_create(workspace=ws, name="NEWSLETTER ", kind="manual")
     other = WorkspaceFactory()
     services.segment_create(workspace=other, name="Newsletter", kind="manual")
-
-
-def test_bulk_values_fold_case_and_skip_empty():
-    ws = WorkspaceFactory()
-    for country in ["DE", "de", "FR", "", "  "]:
-        ContactFactory(workspace=ws, country=country)
-    field, values = services.bulk_values(workspace=ws, field_name="country")
-    assert (field, values) == ("country", ["DE", "FR"])
-
-
-def test_refresh_segments_prints_who_entered_and_left(capsys):
-    ws = WorkspaceFactory(slug="acme")
-    ContactFactory(workspace=ws, country="DE")
-    segment = Segment.objects.create(
-        workspace=ws,
-        name="Germans",
-        kind="filter",
-        conditions={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
-    )
-    call_command("refresh_segments", "--workspace", "acme")
-    out = capsys.readouterr().out
-    assert f"Germans (#{segment.pk}): 1 entered, 0 left" in out
-    call_command("refresh_segments", "--segment", str(segment.pk))
-    assert "1 entered" not in capsys.readouterr().out
-    segment.refresh_from_db()
-    assert segment.member_count == 1

@@ -1,15 +1,10 @@
 """The rule builder's pages: a new filter segment, the Conditions tab of a filter
 segment (save, save as a new segment), and the live preview.
 
-The rule travels as the JSON of conditions.md in one form field, `conditions`: a
-labelled textarea that works without JavaScript, which static/js/builder/ hides
-and fills from the visual builder. The services validate it; a rule error comes
-back with its JSON path, shown next to the condition it names (by the script) and
-above the textarea (without it)."""
+The rule travels as JSON in one form field (segments.forms.RuleForm). The services
+validate it; a rule error comes back with its JSON path, shown next to the condition
+it names (by the script) and above the textarea (without it)."""
 
-import json
-
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
@@ -19,64 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from segments import builder, selectors, services
 from segments.conditions import Vocabulary
-from segments.views import mark_calculating, render_tab
+from segments.forms import ConditionsForm, SegmentCreateForm
+from segments.views.common import render_tab, segment_or_404
 from workspaces.access import writer_required
-from workspaces.forms import ServiceErrorsMixin
-from workspaces.params import BadInput, JSONTextField, loads_json, parse_id
+from workspaces.params import BadInput, loads_json, parse_id
 
 # A new segment starts with one condition that already makes sense.
 STARTING_RULE = {"all": [{"field": "email", "op": "exists"}]}
-MAX_RULE_CHARS = 200_000
 SAMPLE_SIZE = 10
-
-
-# ---------------------------------------------------------------- forms
-
-
-class RuleField(JSONTextField):
-    """The rule as JSON text in, the parsed document out (workspaces.params reads it:
-    no NUL or lone surrogate, finite numbers, bounded nesting)."""
-
-    def __init__(self, **kwargs):
-        attrs = {"rows": 16, "spellcheck": "false", "class": "rule-json", "data-rule-json": ""}
-        kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
-        super().__init__(what="The rule", max_chars=MAX_RULE_CHARS, **kwargs)
-
-    def prepare_value(self, value):
-        if isinstance(value, dict | list):
-            return pretty(value)
-        return value
-
-
-class RuleForm(ServiceErrorsMixin, forms.Form):
-    conditions = RuleField(
-        label="Rule (JSON)",
-        error_messages={"required": "Write the rule: at least one condition."},
-        help_text='A group {"all": [...]} or {"any": [...]} of conditions, as described in '
-        "the conditions reference.",
-    )
-
-
-class SegmentCreateForm(RuleForm):
-    name = forms.CharField(
-        label="Name", max_length=200, error_messages={"required": "Give the segment a name."}
-    )
-    description = forms.CharField(
-        label="Description",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional: who these people are, for your colleagues.",
-    )
-    field_order = ["name", "description", "conditions"]
-
-
-class ConditionsForm(RuleForm):
-    service_fields = {"name": "new_name"}  # "Save as a new segment" names the new one
-    new_name = forms.CharField(label="Name of the new segment", max_length=200, required=False)
-
-
-def pretty(doc) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 # ---------------------------------------------------------------- pages
@@ -115,8 +60,7 @@ def segment_create(request):
 
 @require_http_methods(["GET", "POST"])
 def segment_conditions(request, pk):
-    segment = selectors.segment_get(request.workspace, pk)
-    mark_calculating([segment])
+    segment = segment_or_404(request, pk)
     if request.method == "POST" and not request.membership.can_write:
         raise PermissionDenied("Viewers can only read in this workspace.")
     if not segment.is_filter:
@@ -204,12 +148,11 @@ def segment_preview(request):
     if raw_id:
         if parse_id(raw_id) is None:
             return HttpResponseBadRequest("'segment' is a segment id.")
-        segment = selectors.segment_get(request.workspace, parse_id(raw_id))
-        mark_calculating([segment])
+        segment = segment_or_404(request, parse_id(raw_id))
     context = {"segment": segment}
     try:
         conditions = loads_json(request.POST.get("conditions", ""), what="The rule")
-        context["preview"] = services.segment_preview(
+        context["preview"] = selectors.segment_preview(
             workspace=request.workspace,
             conditions=conditions,
             segment=segment,
@@ -244,7 +187,7 @@ class BuilderState:
     def preview_for(self, form, workspace, conditions, segment=None) -> None:
         self.vocabulary = Vocabulary(workspace.pk)
         try:
-            self.preview = services.segment_preview(
+            self.preview = selectors.segment_preview(
                 workspace=workspace,
                 conditions=conditions,
                 segment=segment,

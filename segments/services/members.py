@@ -1,0 +1,144 @@
+"""The members of manual segments, changed by hand, by the API, by the contact list's
+bulk bar and by imports: by ids, emails or external ids (resolved as api.md says:
+case-insensitively, spaces ignored, the values that name nobody listed as given), or
+every contact of a queryset in one INSERT ... SELECT or DELETE. Filter segments refuse
+(NotManual): their members follow their rule. The rules that name a changed segment
+follow through pending work written in the same transaction (segments.pending)."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from contacts.models import Contact
+from contacts.services import clean_lookup, contacts_find
+from segments import membership, pending
+from segments.errors import NotManual, SegmentError
+from segments.models import Segment, SegmentDependency, SegmentMember, Source
+from workspaces.models import Workspace
+
+
+@dataclass
+class MembersResult:
+    changed: int = 0
+    unchanged: int = 0
+    not_found: list = field(default_factory=list)
+    contact_ids: list[int] = field(default_factory=list)
+
+
+def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list]:
+    """Contact ids for the given ids, emails or external ids, and the values that
+    name nobody, as given."""
+    limit = settings.SEGMENT_MEMBERS_MAX_BATCH
+    if not isinstance(values, list):
+        raise SegmentError(f"'{lookup}s' must be a list.", field=f"{lookup}s")
+    if len(values) > limit:
+        raise SegmentError(f"At most {limit:,} contacts in one call.", code="too_large", status=413)
+    if lookup == "id":
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
+        if bad:
+            raise SegmentError("'ids' must be whole numbers.", field="ids")
+        found = contacts_find(workspace, "id", values)
+        return list(found), [v for v in values if v not in found]
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise SegmentError(f"'{lookup}s' must be text.", field=f"{lookup}s")
+    found = contacts_find(workspace, lookup, values)
+    ids = list(dict.fromkeys(found[clean_lookup(v)].pk for v in values if clean_lookup(v) in found))
+    return ids, [v for v in values if clean_lookup(v) not in found]
+
+
+def _require_manual(segment: Segment) -> None:
+    if segment.is_filter:
+        raise NotManual(
+            f"'{segment.name}' is a filter segment: its members follow its rule, "
+            "so people cannot be added or removed by hand."
+        )
+
+
+def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
+    if contact_ids and SegmentDependency.objects.filter(depends_on=segment).exists():
+        pending.record_members_changed(segment, contact_ids)
+
+
+def _not_members(segment: Segment, contacts):
+    """The contacts of a queryset that are not members yet, as values("id")."""
+    members = SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))
+    return contacts.exclude(Exists(members)).values("id")
+
+
+def segment_members_add(
+    *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
+) -> MembersResult:
+    _require_manual(segment)
+    ids, not_found = _resolve(segment.workspace, lookup, values)
+    contacts = Contact.objects.filter(workspace=segment.workspace, pk__in=ids)
+    with transaction.atomic():
+        added = membership.add_members(segment, _not_members(segment, contacts), source=source)
+        _queue_dependents(segment, ids)
+    return MembersResult(
+        changed=added, unchanged=len(ids) - added, not_found=not_found, contact_ids=ids
+    )
+
+
+def segment_members_remove(
+    *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
+) -> MembersResult:
+    _require_manual(segment)
+    ids, not_found = _resolve(segment.workspace, lookup, values)
+    leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids)
+    with transaction.atomic():
+        removed = membership.remove_members(segment, leaving, source=source)
+        _queue_dependents(segment, ids)
+    return MembersResult(
+        changed=removed, unchanged=len(ids) - removed, not_found=not_found, contact_ids=ids
+    )
+
+
+def _queue_all_dependents(segment: Segment) -> None:
+    """Members of a manual segment changed in bulk (no id list to hand on): refresh
+    the rules that name it, whole."""
+    if SegmentDependency.objects.filter(depends_on=segment).exists():
+        pending.record_members_changed(segment, None)
+
+
+def segment_contacts_add(*, segment: Segment, contacts, source: str = Source.MANUAL) -> int:
+    """Add every contact of `contacts` (a queryset, e.g. all that match a filter of the
+    contact list) to a manual segment, in one INSERT ... SELECT; returns how many
+    joined (those already in are left as they are)."""
+    _require_manual(segment)
+    chosen = Contact.objects.filter(
+        workspace_id=segment.workspace_id, pk__in=contacts.order_by().values("pk")
+    )
+    with transaction.atomic():
+        added = membership.add_members(segment, _not_members(segment, chosen), source=source)
+        if added:
+            _queue_all_dependents(segment)
+    return added
+
+
+def segment_contacts_remove(*, segment: Segment, contacts, source: str = Source.MANUAL) -> int:
+    """Remove every contact of `contacts` (a queryset) from a manual segment in one
+    DELETE; returns how many left."""
+    _require_manual(segment)
+    leaving = SegmentMember.objects.filter(
+        segment=segment, contact_id__in=contacts.order_by().values("pk")
+    )
+    with transaction.atomic():
+        removed = membership.remove_members(segment, leaving, source=source)
+        if removed:
+            _queue_all_dependents(segment)
+    return removed
+
+
+def manual_segments_for(workspace: Workspace, ids) -> list[Segment]:
+    """The workspace's segments with these ids, all manual (NotManual otherwise), in
+    the order of their names; unknown ids are an error too."""
+    wanted = {int(i) for i in ids}
+    found = list(Segment.objects.filter(workspace=workspace, pk__in=wanted).order_by("name", "pk"))
+    if len(found) != len(wanted):
+        raise SegmentError("Some of these segments no longer exist.", field="segments")
+    for segment in found:
+        _require_manual(segment)
+    return found
