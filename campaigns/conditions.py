@@ -19,6 +19,7 @@ ACTIVITIES = {
     "clicked": ("clicked_at", "Clicked in", "Did not click in"),
 }
 HAS_OPS = {"has": "has", "has_not": "has not"}
+ACTIVITY_FIELD = "campaign_activity"
 LIST_LIMIT = 1000
 
 
@@ -47,6 +48,9 @@ class CampaignActivityKind(Kind):
         windows.check(node, path)
 
     def reads(self, node, into: base.Reads):
+        # Sends, opens and clicks are announced as changes of this pseudo-field
+        # (campaigns.sending.ACTIVITY), so only these rules look again.
+        into.fields.add(ACTIVITY_FIELD)
         into.time_based |= windows.time_based(node)
 
     def q(self, node, ctx) -> Q:

@@ -26,5 +26,7 @@ urlpatterns = [
     # /contacts/..., and the contact settings sections under /workspaces/settings/
     path("", include("contacts.urls")),
     path("segments/", include("segments.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("t/", include("campaigns.tracking_urls")),  # open pixel, click redirect: no sign-in
     path("workspaces/", include("workspaces.urls")),
 ]

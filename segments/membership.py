@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from contacts.changes import Change
 from contacts.models import Contact
-from segments import rules
+from segments import entries, rules
 from segments.models import Segment, SegmentChange, SegmentMember, Source
 from segments.query import Catalog, compile_rule, load_catalog
 
@@ -178,6 +178,8 @@ def add_members(segment: Segment, entering, *, source: str, triggers: bool = Tru
         now = timezone.now()
         added = _enter(segment, entering, source=source, triggers=triggers, now=now)
         _bump_count(segment, Diff(entered=added), now)
+        if added and triggers:
+            entries.entered(segment.workspace_id, segment.pk)
     return added
 
 
@@ -235,6 +237,8 @@ def refresh_filter_segment(
             ),
         )
         _bump_count(segment, diff, now)
+        if diff.entered:  # some may trigger campaigns (see _enter): wake who listens
+            entries.entered(segment.workspace_id, segment.pk)
     if connection.vendor == "postgresql" and diff.entered + diff.left >= ANALYZE_AFTER:
         _execute(f"ANALYZE {MEMBER_TABLE}", ())
     return diff

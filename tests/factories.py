@@ -151,3 +151,4 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
         ContactFactory, workspace=factory.SelfAttribute("..campaign.workspace")
     )
     sent_at = factory.LazyFunction(timezone.now)
+    status = Delivery.Status.SENT

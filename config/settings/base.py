@@ -163,8 +163,24 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 
+# Campaign mail: the console backend unless told (EMAIL_BACKEND=...filebased.EmailBackend
+# with EMAIL_FILE_PATH, or ...smtp.EmailBackend with the EMAIL_HOST settings below).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kith@localhost")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Campaign SMS: a class with send(to, text); the default prints them.
+SMS_SENDER = env_str("SMS_SENDER", "campaigns.channels.ConsoleSmsSender")
+# The site's address as mail programs reach it: the open pixel and click links.
+KITH_BASE_URL = env_str("KITH_BASE_URL", "http://127.0.0.1:8000")
+# Deliveries queued and sent per chunk of a campaign's send job.
+CAMPAIGN_BATCH_SIZE = env_int("CAMPAIGN_BATCH_SIZE", 500)
 
 # Content-Security-Policy: no inline scripts, everything served from here.
 CONTENT_SECURITY_POLICY = {
