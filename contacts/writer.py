@@ -138,17 +138,29 @@ def contacts_write(
     match_on: str,
     items: list,
     define_attributes: bool = True,
+    definitions: dict | None = None,
+    dry_run: bool = False,
 ) -> WriteResult:
     """Create or update each item, matched on `match_on` ("email" or "external_id").
     Items are dicts of built-in fields, "attributes": {key: value or None} and
     "tags": [names]. One transaction; a bad item is reported by index and the others
-    are saved. With define_attributes=False an unknown attribute key is an error."""
+    are saved. With define_attributes=False an unknown attribute key is an error.
+
+    `definitions` ({lower key: CustomAttribute}, unsaved ones allowed) replaces the
+    workspace's attributes for the checks. `dry_run` writes nothing and foretells each
+    item's outcome from the stored contacts (an import's review); contact_ids are the
+    stored contacts' (None for those it would create)."""
     if match_on not in MATCH_FIELDS:
         raise KithError("match_on must be 'email' or 'external_id'.", field="match_on")
     result = WriteResult(outcomes=[None] * len(items), contact_ids=[None] * len(items))
     if items:
-        with transaction.atomic():
-            _Writer(workspace, match_on, define_attributes, result).write(items)
+        writer = _Writer(workspace, match_on, define_attributes, result)
+        writer.definitions = definitions
+        if dry_run:
+            writer.foretell(items)
+        else:
+            with transaction.atomic():
+                writer.write(items)
     result.errors.sort(key=lambda e: e["index"])
     return result
 
@@ -186,6 +198,7 @@ class _Writer:
         self.now = timezone.now()
         self.db_now = connection.ops.adapt_datetimefield_value(self.now)
         self.ids: dict[str, int] = {}  # contact id by key, as known so far
+        self.definitions: dict | None = None
 
     def write(self, items: list) -> None:
         accepted = self._check(items)
@@ -201,6 +214,40 @@ class _Writer:
         self.result.updated = self.result.outcomes.count(UPDATED)
         self.result.unchanged = self.result.outcomes.count(UNCHANGED)
         self._announce(saved, new_links)
+
+    def foretell(self, items: list) -> None:
+        """What write() would do, writing nothing: created for a contact not stored
+        (nor made by an earlier item), updated when a field, an attribute or a tag
+        link would change, else unchanged."""
+        accepted = self._check(items)
+        linked = self._stored_links(accepted)
+        made: set[str] = set()
+        for item in accepted:
+            contact_id = self.ids.get(item.key)
+            if contact_id is None and item.key not in made:
+                outcome = CREATED
+                made.add(item.key)
+            else:
+                new_tags = {n.lower() for n in item.tags} - linked.get(item.key, set())
+                outcome = UPDATED if item.changed or new_tags else UNCHANGED
+            linked.setdefault(item.key, set()).update(n.lower() for n in item.tags)
+            self.result.outcomes[item.index] = outcome
+            self.result.contact_ids[item.index] = contact_id
+        self.result.created = self.result.outcomes.count(CREATED)
+        self.result.updated = self.result.outcomes.count(UPDATED)
+        self.result.unchanged = self.result.outcomes.count(UNCHANGED)
+
+    def _stored_links(self, items: list[_Item]) -> dict[str, set[str]]:
+        """{key: lower-cased names of the tags its stored contact has}, for the
+        items that give tags."""
+        by_id = {self.ids[i.key]: i.key for i in items if i.tags and i.key in self.ids}
+        links: dict[str, set[str]] = {}
+        rows = ContactTag.objects.filter(contact_id__in=list(by_id)).values_list(
+            "contact_id", Lower("tag__name")
+        )
+        for contact_id, name in rows:
+            links.setdefault(by_id[contact_id], set()).add(name)
+        return links
 
     def _reject(self, item_or_index, exc: KithError) -> None:
         index = item_or_index if isinstance(item_or_index, int) else item_or_index.index
@@ -221,7 +268,11 @@ class _Writer:
         stored = self._stored([c.key for c in candidates])
         self.ids = {key: contact.id for key, contact in stored.items()}
         holders = self._other_key_holders(candidates)
-        definitions = attribute_definitions(self.workspace)
+        definitions = (
+            dict(self.definitions)
+            if self.definitions is not None
+            else attribute_definitions(self.workspace)
+        )
         key_round: dict[str, int] = {}
         other_round: dict[str, int] = {}
         accepted = []

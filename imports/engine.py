@@ -1,11 +1,347 @@
-"""The import jobs (placeholder until the engine lands in the next commit)."""
+"""The import jobs: the dry run ("import_review") and the run ("import_run").
 
-REVIEW, RUN = "import_review", "import_run"
+- The file is streamed in chunks of IMPORT_CHUNK_ROWS rows (memory stays flat,
+  whatever its size). Its rows are counted first, and a file over IMPORT_MAX_ROWS is
+  refused before any row is written.
+- Each row is checked against its fields' types (imports.mapping); a row that does
+  not fit is rejected whole, with its reason. The chunk's other rows are written
+  set-based by contacts.writer (one statement per shape, repeated emails in rounds,
+  so a row repeating an earlier email updates the contact that row made), and, with a
+  segment, added to it through segments.services in one INSERT ... SELECT.
+- The chunk's rejected rows go to a part file named by the chunk's number, written
+  before the chunk commits; the checkpoint (rows done, chunk number) commits with the
+  chunk's rows through JobContext.advance. A worker killed at any moment leaves
+  either the whole chunk committed (the next one is resumed) or none of it (the chunk
+  is done again and its part file overwritten): no row lost or applied twice, and the
+  counts, kept on the job in the same transaction, add up to the rows of the file.
+- Membership follows from the writer's announcements (contacts.changes, once per
+  statement kind per chunk); segments.pending turns a large one into a full refresh.
+- The dry run checks every row the same way and foretells each outcome from the
+  stored contacts (contacts.writer's dry_run), writing nothing; a row repeating an
+  email of an earlier chunk is foretold from a digest of what that row gave.
+"""
+
+import csv
+import hashlib
+import itertools
+import json
+import shutil
+from pathlib import Path, PurePath
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+
+from contacts.models import Contact, CustomAttribute, clean_lookup
+from contacts.services import attribute_definitions, contacts_find
+from contacts.writer import CREATED, UNCHANGED, UPDATED, contacts_write
+from imports.mapping import ATTRIBUTE_PREFIX, RowReader, match_field
+from imports.models import Import
+from imports.reading import FileRefused, cell_text
+from imports.services import REVIEW, RUN, table_of
+from jobs.runner import JobCancelled, LeaseLost
+from segments import services as segment_services
+from segments.models import Source
+from segments.selectors import segment_members
+
+COUNT_KEYS = ("rows", "create", "update", "unchanged", "reject")
+OUTCOME_KEYS = {CREATED: "create", UPDATED: "update", UNCHANGED: "unchanged"}
+REJECTED_SAMPLE = 20
+
+__all__ = ["REVIEW", "RUN", "run_import", "run_review"]
+
+
+def _definitions(imp: Import) -> dict:
+    """The workspace's attributes, with those the mapping creates (unsaved in a dry
+    run, before the run creates them)."""
+    definitions = attribute_definitions(imp.workspace)
+    for entry in imp.mapping:
+        key = entry["target"].removeprefix(ATTRIBUTE_PREFIX)
+        if entry.get("new_type") and key.lower() not in definitions:
+            definitions[key.lower()] = CustomAttribute(
+                workspace=imp.workspace, key=key, type=entry["new_type"]
+            )
+    return definitions
+
+
+def _batched(rows, size: int):
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _Chunk:
+    """One chunk's outcome: its counts and its rejected rows."""
+
+    def __init__(self):
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.rejected: list[tuple[object, str]] = []  # (Row, error)
+
+    def reject(self, row, error: str) -> None:
+        self.rejected.append((row, error))
+        self.counts["reject"] += 1
+
+
+class _Work:
+    """What both jobs share: the import, its reader, and how a chunk is applied."""
+
+    def __init__(self, context, *, dry_run: bool):
+        self.context = context
+        self.job = context.job
+        self.dry_run = dry_run
+        self.imp = Import.objects.select_related("workspace", "segment").get(
+            pk=self.job.params["import_id"], workspace=self.job.workspace
+        )
+        self.definitions = _definitions(self.imp)
+        self.reader = RowReader(self.imp.columns, self.imp.mapping, self.definitions)
+        self.table = table_of(self.imp)
+        self.add_mode = self.imp.mode == Import.Mode.ADD_TO_SEGMENT
+        self.match_on = self.imp.lookup if self.add_mode else match_field(self.imp.mapping)
+        self.seen: dict[str, int] = {}  # dry run: key -> digest of the last row giving it
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        point = self.job.checkpoint or {}
+        try:
+            with self.imp.file.open("rb") as handle:
+                file = handle.file
+                if "chunk_rows" not in point:
+                    total = self.table.count_rows(file, limit=settings.IMPORT_MAX_ROWS)
+                    point = {"rows": 0, "chunk": 0, "chunk_rows": settings.IMPORT_CHUNK_ROWS}
+                    with transaction.atomic():
+                        self.context.advance(total=total, checkpoint=point)
+                rows = self.table.rows(file, skip=point["rows"])
+                if self.dry_run and point["rows"]:
+                    # The dry run's digests are not kept: it starts again.
+                    point = {**point, "rows": 0, "chunk": 0}
+                    rows = self.table.rows(file)
+                    self.job.counters, self.job.errors = {}, []
+                    with transaction.atomic():
+                        self.context.advance(done=0, checkpoint=point)
+                number, done = point["chunk"], point["rows"]
+                for chunk in _batched(rows, point["chunk_rows"]):
+                    self.context.raise_if_cancelled()
+                    done += len(chunk)
+                    with transaction.atomic():
+                        outcome = self.apply(chunk)
+                        self.save_rejected(number, outcome)
+                        checkpoint = {**point, "rows": done, "chunk": number + 1}
+                        self.context.advance(
+                            add_done=len(chunk),
+                            counters=outcome.counts,
+                            errors=self.sample(outcome),
+                            checkpoint=checkpoint,
+                        )
+                    number += 1
+        except FileRefused as exc:
+            self.context.set_result(message=exc.message)
+            raise
+        except OSError:
+            self.context.set_result(message="The uploaded file is no longer there.")
+            raise
+
+    def sample(self, outcome: _Chunk) -> list[dict]:
+        room = REJECTED_SAMPLE - len(self.job.errors)
+        return [
+            {"row": row.line, "values": [cell_text(c) for c in row.cells], "error": error}
+            for row, error in outcome.rejected[: max(room, 0)]
+        ]
+
+    # ------------------------------------------------------------ one chunk
+
+    def apply(self, chunk: list) -> _Chunk:
+        outcome = _Chunk()
+        outcome.counts["rows"] = len(chunk)
+        items, rows = [], []
+        for row in chunk:
+            item, error = self.reader.item(row.cells)
+            if error:
+                outcome.reject(row, error)
+            elif not item.get(self.match_on):
+                label = "email" if self.match_on == "email" else "external ID"
+                outcome.reject(row, f"No {label}: each row needs one to find its contact.")
+            else:
+                items.append(item)
+                rows.append(row)
+        if self.add_mode:
+            self._add_existing(outcome, items, rows)
+        else:
+            self._upsert(outcome, items, rows)
+        return outcome
+
+    def _upsert(self, outcome: _Chunk, items: list, rows: list) -> None:
+        written = contacts_write(
+            workspace=self.imp.workspace,
+            match_on=self.match_on,
+            items=items,
+            define_attributes=False,
+            definitions=self.definitions,
+            dry_run=self.dry_run,
+        )
+        errors = {e["index"]: e["message"] for e in written.errors}
+        if self.dry_run:
+            self._foretell_repeats(items, written)
+        for index, row in enumerate(rows):
+            if index in errors:
+                outcome.reject(row, errors[index])
+            else:
+                outcome.counts[OUTCOME_KEYS[written.outcomes[index]]] += 1
+        segment = self.imp.segment
+        if segment is not None and not self.dry_run:
+            ids = [pk for pk in written.contact_ids if pk is not None]
+            self._add_to_segment(ids)
+
+    def _foretell_repeats(self, items: list, written) -> None:
+        """A key an earlier chunk gave: its contact exists by now in the run."""
+        firsts = {}
+        for index, item in enumerate(items):
+            if written.outcomes[index] is None:
+                continue
+            key = clean_lookup(item[self.match_on])
+            digest = _digest(item)
+            if key in self.seen and key not in firsts:
+                written.outcomes[index] = UNCHANGED if self.seen[key] == digest else UPDATED
+            firsts.setdefault(key, index)
+            self.seen[key] = digest
+
+    def _add_existing(self, outcome: _Chunk, items: list, rows: list) -> None:
+        values = [str(item[self.match_on]) for item in items]
+        found = contacts_find(self.imp.workspace, self.match_on, values)
+        ids = []
+        for value, row in zip(values, rows, strict=True):
+            contact = found.get(clean_lookup(value))
+            if contact is None:
+                label = "email" if self.match_on == "email" else "external ID"
+                outcome.reject(row, f"No contact with {label} {value}.")
+            else:
+                ids.append(contact.pk)
+        unique = list(dict.fromkeys(ids))
+        if self.dry_run:
+            members = segment_members(self.imp.segment).filter(contact_id__in=unique)
+            added = len(unique) - members.count()
+        else:
+            added = self._add_to_segment(unique)
+        outcome.counts["update"] += added
+        outcome.counts["unchanged"] += len(ids) - added
+
+    def _add_to_segment(self, ids: list[int]) -> int:
+        if not ids or self.imp.segment is None:
+            return 0
+        contacts = Contact.objects.filter(workspace=self.imp.workspace, pk__in=ids)
+        return segment_services.segment_contacts_add(
+            segment=self.imp.segment, contacts=contacts, source=Source.IMPORT
+        )
+
+    # ------------------------------------------------------------ rejected rows
+
+    def parts_dir(self) -> Path:
+        return Path(default_storage.path(f"imports/errors/{self.imp.pk}/job-{self.job.pk}"))
+
+    def save_rejected(self, number: int, outcome: _Chunk) -> None:
+        """The chunk's rejected rows, in its own part file (overwritten when the chunk
+        is done again after a crash)."""
+        if self.dry_run:
+            return
+        folder = self.parts_dir()
+        part = folder / f"{number:08d}.csv"
+        if not outcome.rejected:
+            part.unlink(missing_ok=True)
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = part.with_suffix(".tmp")
+        width = len(self.imp.columns)
+        with temporary.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            for row, error in outcome.rejected:
+                cells = [cell_text(c) for c in row.cells[:width]]
+                cells += [""] * (width - len(cells))
+                writer.writerow([*cells, row.line, error])
+        temporary.replace(part)
+
+    def error_file(self) -> str:
+        """The parts joined into the error file (its storage name), "" when no row
+        was rejected."""
+        folder = self.parts_dir()
+        parts = sorted(folder.glob("*.csv")) if folder.exists() else []
+        if not parts:
+            return ""
+        stem = PurePath(self.imp.original_name).stem or "import"
+        name = f"imports/errors/{self.imp.pk}/{stem}-errors-{self.job.pk}.csv"
+        target = Path(default_storage.path(name))
+        with target.open("w", encoding="utf-8-sig", newline="") as out:
+            csv.writer(out).writerow([*self.imp.columns, "row", "error"])
+            for part in parts:
+                with part.open("r", encoding="utf-8", newline="") as source:
+                    shutil.copyfileobj(source, out)
+        shutil.rmtree(folder, ignore_errors=True)
+        return name
+
+
+def _digest(item: dict) -> int:
+    text = json.dumps(item, sort_keys=True, default=str)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _counts(job) -> dict:
+    return {key: job.counters.get(key, 0) for key in COUNT_KEYS}
+
+
+def _in_words(counts: dict, *, add_mode: bool, dry_run: bool) -> str:
+    if add_mode:
+        verb = "would be added" if dry_run else "added"
+        return (
+            f"{counts['rows']:,} rows: {counts['update']:,} {verb} to the segment, "
+            f"{counts['unchanged']:,} already in it, {counts['reject']:,} rejected."
+        )
+    verbs = ("to create", "to update") if dry_run else ("created", "updated")
+    return (
+        f"{counts['rows']:,} rows: {counts['create']:,} {verbs[0]}, "
+        f"{counts['update']:,} {verbs[1]}, {counts['unchanged']:,} unchanged, "
+        f"{counts['reject']:,} rejected."
+    )
 
 
 def run_review(context) -> None:
-    raise NotImplementedError("The import engine is not there yet.")
+    """The dry run: every row checked and its outcome foretold; nothing written."""
+    work = _Work(context, dry_run=True)
+    work.run()
+    job = context.job
+    review = {**_counts(job), "rejected": list(job.errors[:REJECTED_SAMPLE])}
+    Import.objects.filter(pk=work.imp.pk, review_job=job).update(review=review)
+    url = reverse("imports:review", args=[work.imp.pk])
+    context.set_result(url=url, message=_in_words(review, add_mode=work.add_mode, dry_run=True))
 
 
 def run_import(context) -> None:
-    raise NotImplementedError("The import engine is not there yet.")
+    """The run; a cancelled one keeps what it applied and says how much."""
+    work = _Work(context, dry_run=False)
+    try:
+        work.run()
+    except JobCancelled:
+        _finish(context, work, stopped="Cancelled")
+        raise
+    except LeaseLost:
+        raise  # another worker goes on with it
+    except Exception:
+        _finish(context, work, stopped="Stopped")
+        raise
+    _finish(context, work)
+
+
+def _finish(context, work: _Work, *, stopped: str = "") -> None:
+    """Counts on the import, the error file, the sentence. Rows applied before a
+    cancel or a failure stay applied; the sentence says how many."""
+    job = context.job
+    counts = _counts(job)
+    Import.objects.filter(pk=work.imp.pk).update(counts=counts)
+    message = _in_words(counts, add_mode=work.add_mode, dry_run=False)
+    if stopped and not counts["rows"] and job.message:
+        message = job.message  # refused before any row: the refusal says it all
+    elif stopped:
+        reason = job.message if job.message and stopped == "Stopped" else ""
+        message = f"{stopped} after {counts['rows']:,} of {job.total or 0:,} rows. {message}"
+        message = f"{reason} {message}".strip()
+    url = reverse("imports:detail", args=[work.imp.pk])
+    context.set_result(file=work.error_file(), url=url, message=message)

@@ -17,6 +17,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, time
 
 from contacts import attributes as attrs
 from contacts.models import CustomAttribute, field_label
@@ -229,7 +230,7 @@ class RowReader:
             try:
                 stored = self._convert(kind, name, value_type, value)
             except KithError as exc:
-                problems.append(self._message(kind, name, exc))
+                problems.append(self._message(kind, name, value, exc))
                 continue
             if kind == "field":
                 item[name] = stored
@@ -256,7 +257,7 @@ class RowReader:
                     stored = self._convert(kind, name, value_type, value)
                     cell.stored = ", ".join(stored) if kind == TAGS else cell_text(stored)
                 except KithError as exc:
-                    cell.error = self._message(kind, name, exc)
+                    cell.error = self._message(kind, name, value, exc)
             result.append(cell)
         return result
 
@@ -270,16 +271,18 @@ class RowReader:
                 value = value.strip()
             elif value_type == "text":
                 value = cell_text(value)
+            elif isinstance(value, datetime) and value.time() == time(0) and not value.tzinfo:
+                value = value.date()  # a spreadsheet's date is a datetime at midnight
             return attrs.coerce(value_type, value, name)
         names = [part.strip() for part in TAG_SPLIT.split(cell_text(value))]
         return clean_tag_names([n for n in names if n])
 
-    def _message(self, kind: str, name: str, exc: KithError) -> str:
+    def _message(self, kind: str, name: str, value, exc: KithError) -> str:
         text = " ".join(m for messages in exc.by_field().values() for m in messages)
         if kind == "field":
             label = field_label(name)
             if name == "score":
-                return f"{label}: must be a whole number."
+                return f"{label}: {cell_text(value)!r} is not a whole number."
             return f"{label}: {text}"
         if kind == "attribute":
             return text or one_line(exc)
