@@ -28,5 +28,6 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("t/", include("campaigns.tracking_urls")),  # open pixel, click redirect: no sign-in
+    path("imports/", include("imports.urls")),
     path("workspaces/", include("workspaces.urls")),
 ]

@@ -44,6 +44,11 @@ OBJECT_OF = {
     "jobs:progress": "job",
     "jobs:cancel": "job",
     "jobs:download": "job",
+    "imports:detail": "import",
+    "imports:map": "import",
+    "imports:review": "import",
+    "imports:run": "import",
+    "imports:cancel": "import",
 }
 # Pages for people who are not signed in (Django's own sign-in and password reset).
 PUBLIC = {

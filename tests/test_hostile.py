@@ -21,12 +21,14 @@ from urllib.parse import urlencode
 import django_filters
 import pytest
 from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignSegment
 from contacts import bulk
 from contacts.models import ContactTag, CustomAttribute, Event, Tag, Topic
+from imports import services as import_services
 from jobs.models import Job
 from segments import services as segment_services
 from tests.factories import ContactFactory, MembershipFactory, UserFactory, WorkspaceFactory
@@ -37,7 +39,7 @@ from workspaces.services import api_key_create, notification_create
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 READS = re.compile(r'request\.(?:GET|POST)\.get(?:list)?\("([\w-]+)"')
-LOCAL_APPS = ("workspaces", "jobs", "contacts", "segments", "campaigns")
+LOCAL_APPS = ("workspaces", "jobs", "contacts", "segments", "imports", "campaigns")
 
 # Text from a form or a query string (a browser can only send valid UTF-8 there;
 # a lone surrogate arrives inside JSON, as in the rule builder's field).
@@ -197,6 +199,8 @@ def owned(settings, tmp_path):
         status=Job.Status.RUNNING, result_file="exports/a.csv",
     )  # fmt: skip
     key, raw_key = api_key_create(workspace=ws, name="Sync")
+    upload = SimpleUploadedFile("people.csv", b"email,score\nann@acme.test,lots\n")
+    imp = import_services.import_create(workspace=ws, user=owner, upload=upload)
     return {
         "workspace": ws,
         "owner": owner,
@@ -211,6 +215,7 @@ def owned(settings, tmp_path):
         "segment": manual,
         "filter_segment": segment,
         "job": job,
+        "import": imp,
         "ids": {
             "segment": manual.pk,
             "segments": manual.pk,

@@ -10,9 +10,12 @@ import json
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import Campaign, CampaignSegment
 from contacts.models import Contact, ContactTag, CustomAttribute, Event, Tag, Topic
+from imports import services as import_services
+from imports.models import Import
 from jobs.models import Job
 from segments import services as segment_services
 from segments.models import Segment, SegmentMember
@@ -80,6 +83,10 @@ def victim(settings, tmp_path):
         message=f"Tagging {SECRET}",
         result_file="exports/acme.csv",
     )
+    upload = SimpleUploadedFile("acme.csv", f"email\nann.{SECRET}@acme.test\n".encode())
+    imp = import_services.import_create(
+        workspace=ws, user=owner, upload=upload, name=f"Import {SECRET}"
+    )
     objects = {
         "workspace": ws,
         "contact": contact,
@@ -91,6 +98,7 @@ def victim(settings, tmp_path):
         "membership": viewer_membership,
         "segment": manual,
         "job": job,
+        "import": imp,
         "owner": owner,
         "viewer": viewer,
     }
@@ -124,6 +132,7 @@ def snapshot(ws):
         CampaignSegment.objects.filter(campaign__workspace=ws).values(),
         Event.objects.filter(workspace=ws).values(),
         Job.objects.filter(workspace=ws).values(),
+        Import.objects.filter(workspace=ws).values(),
     ]
     return json.dumps([sorted(map(str, list(q))) for q in rows])
 
