@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobs import registry
 from jobs.models import MAX_ERRORS, Job
+from jobs.services import dispatch
 from workspaces.services import notification_create
 
 logger = logging.getLogger(__name__)
@@ -141,8 +142,6 @@ def run(job_id: int) -> str:
         # Out of time for one task, not failed: hand it back, a new task resumes it
         # from its checkpoint.
         _release(context)
-        from jobs.services import dispatch
-
         dispatch(job)
         return "continued"
     except Exception as exc:

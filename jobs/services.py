@@ -37,10 +37,13 @@ def job_start(
     return job
 
 
-def dispatch(job: Job) -> None:
-    from jobs import tasks
+# The task that runs a job (jobs.tasks.run_job), sent by name: see jobs.dispatch.
+RUN_JOB = "jobs.tasks.run_job"
 
-    send_after_commit(tasks.run_job, job.pk)
+
+def dispatch(job: Job) -> None:
+    """Wake a worker for the job once the transaction commits."""
+    send_after_commit(RUN_JOB, job.pk)
 
 
 @transaction.atomic

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.dispatch import send_now
 from jobs.models import Job
+from jobs.services import RUN_JOB
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +40,9 @@ def stalled_jobs():
 
 
 def sweep_jobs() -> int:
-    from jobs.dispatch import send_now
-    from jobs.tasks import run_job
-
     sent = 0
     for job_id in stalled_jobs().values_list("pk", flat=True):
-        if send_now(run_job, job_id):
+        if send_now(RUN_JOB, job_id, even_if_away=True):
             Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
             sent += 1
     return sent

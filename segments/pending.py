@@ -33,13 +33,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.changes import Change
-from jobs.dispatch import send_now
+from jobs.dispatch import broker_away, send_now
 from segments import membership, rules
 from segments.models import PendingChange, PendingRefresh, RefreshLease, Segment, Source
 from segments.query import load_catalog
 
 logger = logging.getLogger(__name__)
 
+# The task a wake sends (segments.tasks.work_through), by name: see jobs.dispatch.
+WORK_THROUGH = "segments.tasks.work_through"
 WAKE_KEY = "segments:wake:{}"
 # A wake whose worker never started (the message was lost) stops holding back others.
 WAKE_SECONDS = 30
@@ -109,15 +111,16 @@ def wake_after_commit(workspace_id: int) -> None:
 
 
 def wake(workspace_id: int) -> bool:
-    """Send a worker to the workspace, unless one was sent and has not started yet.
-    Returns whether a message was sent."""
-    from segments import tasks
-
+    """Send a worker to the workspace, unless one was sent and has not started yet,
+    or the broker was found away moments ago (the sweep sends one later: the work is
+    recorded). Returns whether a message was sent."""
+    if broker_away():
+        return False
     try:
         first = cache.add(WAKE_KEY.format(workspace_id), 1, WAKE_SECONDS)
     except Exception:  # the cache is down too (Redis): send, the lease dedupes
         first = True
-    return bool(first) and send_now(tasks.work_through, workspace_id)
+    return bool(first) and send_now(WORK_THROUGH, workspace_id)
 
 
 def _woken(workspace_id: int) -> None:
@@ -301,14 +304,14 @@ def _refresh_whole(segment: Segment, source: str, plan: Plan, catalog) -> member
 def sweep() -> int:
     """jobs.sweep sweeper: wake a worker for every workspace with pending membership
     work that no live lease covers (its worker died, or its message was lost)."""
-    from segments import tasks
-
     live = RefreshLease.objects.filter(expires_at__gte=timezone.now()).values("workspace_id")
     waiting = set()
     for model in (PendingChange, PendingRefresh):
         rows = model.objects.exclude(workspace_id__in=live).order_by()
         waiting.update(rows.values_list("workspace_id", flat=True).distinct())
-    return sum(send_now(tasks.work_through, workspace_id) for workspace_id in sorted(waiting))
+    return sum(
+        send_now(WORK_THROUGH, workspace_id, even_if_away=True) for workspace_id in sorted(waiting)
+    )
 
 
 def request_time_based_refreshes() -> int:

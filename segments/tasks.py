@@ -7,7 +7,7 @@ from celery import shared_task
 from segments import drift, pending
 
 
-@shared_task(acks_late=True)
+@shared_task(name=pending.WORK_THROUGH, acks_late=True)
 def work_through(workspace_id: int) -> dict:
     result = pending.work_through(workspace_id)
     return {str(k): [d.entered, d.left] for k, d in result.diffs.items()}

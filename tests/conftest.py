@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from config.env import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES
+from jobs import dispatch
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces import api_auth
 from workspaces.models import Role
@@ -357,6 +358,7 @@ def worker_on_private_redis(app_on_private_redis, private_redis, postgres, tmp_p
 
 @pytest.fixture(autouse=True)
 def _rate_limit_counts_again():
-    """The API rate limit leaves an unreachable cache alone for a while; not across
-    tests."""
+    """The API rate limit leaves an unreachable cache alone for a while, and
+    jobs.dispatch a broker that was away; not across tests."""
     api_auth._cache_down_until = 0.0
+    dispatch.forget_broker_away()

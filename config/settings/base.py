@@ -263,6 +263,9 @@ LOGGING = {
 # this long after its last sign of life (a dead worker's job goes to another one).
 BACKGROUND_SWEEP_SECONDS = env_int("BACKGROUND_SWEEP_SECONDS", 60)
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120)
+# After a send to the broker fails, a process sends nothing more for this long (each
+# write would wait out the timeouts again); the sweep still tries, and sends the work.
+BROKER_AWAY_SECONDS = env_int("BROKER_AWAY_SECONDS", 30)
 # Past this many changed contacts, the segments a change can affect are refreshed
 # whole instead of contact by contact.
 MEMBERSHIP_FULL_REFRESH_AFTER = env_int("MEMBERSHIP_FULL_REFRESH_AFTER", 20_000)
