@@ -12,4 +12,6 @@ def sweep() -> int:
     started = services.start_due_broadcasts()
     active = Campaign.objects.filter(kind=Campaign.Kind.TRIGGERED, status=Campaign.Status.ACTIVE)
     workspaces = set(active.order_by().values_list("workspace_id", flat=True).distinct())
-    return started + sum(tasks.wake(workspace_id) for workspace_id in sorted(workspaces))
+    return started + sum(
+        tasks.wake(workspace_id, even_if_away=True) for workspace_id in sorted(workspaces)
+    )

@@ -7,14 +7,16 @@ from campaigns import triggers
 from campaigns.models import Campaign, CampaignSegment
 from jobs.dispatch import send_now
 
+PROCESS_TRIGGERS = "campaigns.tasks.process_triggers"
+
 
 @shared_task(acks_late=True)
 def process_triggers(workspace_id: int) -> int:
     return triggers.process(workspace_id)
 
 
-def wake(workspace_id: int) -> bool:
-    return send_now(process_triggers, workspace_id)
+def wake(workspace_id: int, *, even_if_away: bool = False) -> bool:
+    return send_now(PROCESS_TRIGGERS, workspace_id, even_if_away=even_if_away)
 
 
 def on_entries(workspace_id: int, segment_id: int) -> None:

@@ -44,6 +44,13 @@ OBJECT_OF = {
     "jobs:progress": "job",
     "jobs:cancel": "job",
     "jobs:download": "job",
+    "campaigns:detail": "campaign",
+    "campaigns:edit": "campaign",
+    "campaigns:send": "campaign",
+    "campaigns:schedule": "campaign",
+    "campaigns:activate": "campaign",
+    "campaigns:pause": "campaign",
+    "campaigns:delete": "campaign",
     "imports:detail": "import",
     "imports:map": "import",
     "imports:review": "import",
@@ -58,6 +65,9 @@ PUBLIC = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    # A campaign message's open pixel and click redirect, opened from mail programs.
+    "tracking:open",
+    "tracking:click",
 }
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -215,6 +215,7 @@ def owned(settings, tmp_path):
         "segment": manual,
         "filter_segment": segment,
         "job": job,
+        "campaign": campaign,
         "import": imp,
         "ids": {
             "segment": manual.pk,

@@ -73,7 +73,7 @@ def victim(settings, tmp_path):
     )
     manual = segment_services.segment_create(workspace=ws, name=f"Seg {SECRET}", kind="manual")
     segment_services.segment_members_add(segment=manual, lookup="id", values=[contact.pk])
-    Campaign.objects.create(workspace=ws, name=f"Campaign {SECRET}")
+    campaign = Campaign.objects.create(workspace=ws, name=f"Campaign {SECRET}")
     job = Job.objects.create(
         workspace=ws,
         kind="contacts_bulk",
@@ -98,6 +98,7 @@ def victim(settings, tmp_path):
         "membership": viewer_membership,
         "segment": manual,
         "job": job,
+        "campaign": campaign,
         "import": imp,
         "owner": owner,
         "viewer": viewer,
