@@ -4,14 +4,17 @@ other segments), each with a link; while anything does, it cannot be deleted."""
 from django.views.decorators.http import require_GET
 
 from segments import selectors
-from segments.views.common import render_tab, segment_or_404, url_or_none
+from segments.views.common import app_link, render_tab, segment_or_404
 
 
 @require_GET
 def segment_usage(request, pk):
     segment = segment_or_404(request, pk)
-    usage = selectors.segment_usage(segment)
-    for campaign in usage["campaigns"]:
-        campaign["url"] = url_or_none("campaigns:detail", campaign["id"])
-    context = {"segment": segment, "usage": usage, "in_use": selectors.is_in_use(usage)}
+    users = selectors.segment_users(selectors.segment_usage(segment), link=app_link)
+    context = {
+        "segment": segment,
+        "in_use": bool(users),
+        "campaigns": [user for user in users if user.kind == "campaign"],
+        "segments": [user for user in users if user.kind == "segment"],
+    }
     return render_tab(request, "segments/segment_usage.html", context, active_tab="usage")
