@@ -140,6 +140,7 @@ def contacts_write(
     define_attributes: bool = True,
     definitions: dict | None = None,
     dry_run: bool = False,
+    cleaned: bool = False,
 ) -> WriteResult:
     """Create or update each item, matched on `match_on` ("email" or "external_id").
     Items are dicts of built-in fields, "attributes": {key: value or None} and
@@ -149,13 +150,17 @@ def contacts_write(
     `definitions` ({lower key: CustomAttribute}, unsaved ones allowed) replaces the
     workspace's attributes for the checks. `dry_run` writes nothing and foretells each
     item's outcome from the stored contacts (an import's review); contact_ids are the
-    stored contacts' (None for those it would create)."""
+    stored contacts' (None for those it would create). `cleaned` says the items'
+    fields went through clean_fields, their attributes are stored values under their
+    defined keys and their tags went through clean_tag_names (an import's rows, checked
+    cell by cell): they are not checked again."""
     if match_on not in MATCH_FIELDS:
         raise KithError("match_on must be 'email' or 'external_id'.", field="match_on")
     result = WriteResult(outcomes=[None] * len(items), contact_ids=[None] * len(items))
     if items:
         writer = _Writer(workspace, match_on, define_attributes, result)
         writer.definitions = definitions
+        writer.cleaned = cleaned
         if dry_run:
             writer.foretell(items)
         else:
@@ -199,6 +204,7 @@ class _Writer:
         self.db_now = connection.ops.adapt_datetimefield_value(self.now)
         self.ids: dict[str, int] = {}  # contact id by key, as known so far
         self.definitions: dict | None = None
+        self.cleaned = False
 
     def write(self, items: list) -> None:
         accepted = self._check(items)
@@ -309,17 +315,19 @@ class _Writer:
             accepted.append(item)
         return accepted
 
+    def _named(self, key: str) -> str:
+        """SQL: `key` is one of the values of a JSON array parameter (one parameter,
+        however many values: the statement stays short and uses the unique index)."""
+        if self.postgres:
+            return f"{key} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+        return f"{key} IN (SELECT value FROM json_each(%s))"
+
     def _stored(self, keys) -> dict[str, SimpleNamespace]:
         """{key: the stored contact} for the keys that name one: the fields the
         checks compare items with (plain values: a batch is large)."""
         columns = ["id", *EDITABLE_FIELDS, "attributes"]
         quote = connection.ops.quote_name
-        key = f"lower({quote(self.match_on)})"
-        named = (
-            f"{key} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
-            if self.postgres
-            else f"{key} IN (SELECT value FROM json_each(%s))"
-        )
+        named = self._named(f"lower({quote(self.match_on)})")
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(CONTACT_TABLE)} "
@@ -341,8 +349,12 @@ class _Writer:
         value = raw.get(self.match_on)
         if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
             raise KithError(f"'{self.match_on}' is required to match on it.")
-        fields = clean_fields(raw)
-        tags = clean_tag_names(raw["tags"]) if raw.get("tags") else []
+        if self.cleaned:
+            fields = {name: raw[name] for name in EDITABLE_FIELDS if name in raw}
+            tags = raw.get("tags") or []
+        else:
+            fields = clean_fields(raw)
+            tags = clean_tag_names(raw["tags"]) if raw.get("tags") else []
         return _Item(
             index=index,
             key=clean_lookup(fields[self.match_on]),
@@ -358,11 +370,15 @@ class _Writer:
         wanted = {clean_lookup(value) for value in given if value}
         if not wanted:
             return {}
-        rows = (
-            Contact.objects.annotate(_key=Lower(self.other))
-            .filter(workspace=self.workspace, _key__in=wanted)
-            .values_list("_key", "id", self.match_on)
-        )
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT lower({quote(self.other)}), id, {quote(self.match_on)} "
+                f"FROM {quote(CONTACT_TABLE)} WHERE workspace_id = %s AND "
+                + self._named(f"lower({quote(self.other)})"),
+                [self.workspace.id, json.dumps(sorted(wanted))],
+            )
+            rows = cursor.fetchall()
         return {
             value: ("key", clean_lookup(match)) if match else ("id", contact_id)
             for value, contact_id, match in rows
@@ -388,6 +404,8 @@ class _Writer:
         incoming = item.raw_attributes
         if incoming is None:
             return {}
+        if self.cleaned:
+            return dict(incoming)
         clean = partial(
             clean_attributes,
             self.workspace,

@@ -25,7 +25,9 @@ import csv
 import hashlib
 import itertools
 import json
+import queue
 import shutil
+import threading
 from pathlib import Path, PurePath
 
 from django.conf import settings
@@ -63,6 +65,49 @@ def _definitions(imp: Import) -> dict:
                 workspace=imp.workspace, key=key, type=entry["new_type"]
             )
     return definitions
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _ahead(iterable, depth: int = 2):
+    """`iterable`'s items, made in a thread of their own at most `depth` ahead of
+    their use: reading and checking the next chunk (pure Python) while this one waits
+    on the database. What the thread raises is raised here."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for value in iterable:
+                if not put(value):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Failed(exc))
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while (value := ready.get()) is not end:
+            if isinstance(value, _Failed):
+                raise value.exc
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _batched(rows, size: int):
@@ -121,7 +166,8 @@ class _Work:
                     with transaction.atomic():
                         self.context.advance(done=0, checkpoint=point)
                 number, done = point["chunk"], point["rows"]
-                for chunk in _batched(rows, point["chunk_rows"]):
+                checked = _ahead(self.check(c) for c in _batched(rows, point["chunk_rows"]))
+                for chunk in checked:
                     self.context.raise_if_cancelled()
                     done += len(chunk)
                     with transaction.atomic():
@@ -151,12 +197,15 @@ class _Work:
 
     # ------------------------------------------------------------ one chunk
 
+    def check(self, chunk: list) -> list:
+        """[(row, item, error)]: no database, so it runs ahead in a thread of its own."""
+        return [(row, *self.reader.item(row.cells)) for row in chunk]
+
     def apply(self, chunk: list) -> _Chunk:
         outcome = _Chunk()
         outcome.counts["rows"] = len(chunk)
         items, rows = [], []
-        for row in chunk:
-            item, error = self.reader.item(row.cells)
+        for row, item, error in chunk:
             if error:
                 outcome.reject(row, error)
             elif not item.get(self.match_on):
@@ -179,6 +228,7 @@ class _Work:
             define_attributes=False,
             definitions=self.definitions,
             dry_run=self.dry_run,
+            cleaned=True,
         )
         errors = {e["index"]: e["message"] for e in written.errors}
         if self.dry_run:

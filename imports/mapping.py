@@ -218,26 +218,39 @@ class RowReader:
         )
 
     def item(self, cells: list) -> tuple[dict | None, str]:
-        """(the item, "") or (None, why the row is rejected)."""
+        """(the item, "") or (None, why the row is rejected). The built-in fields
+        are cleaned together, in one clean_fields call (the engine's hot path)."""
         error = self._width_error(cells)
         if error:
             return None, error
-        item, problems = {}, []
+        item, problems, fields = {}, [], {}
         for index, kind, name, value_type in self.plan:
             value = cells[index] if index < len(cells) else None
             if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if kind == "field":
+                fields[name] = (
+                    value if name == "score" or isinstance(value, str) else cell_text(value)
+                )
                 continue
             try:
                 stored = self._convert(kind, name, value_type, value)
             except KithError as exc:
                 problems.append(self._message(kind, name, value, exc))
                 continue
-            if kind == "field":
-                item[name] = stored
-            elif kind == "attribute":
+            if kind == "attribute":
                 item.setdefault("attributes", {})[name] = stored
             else:
                 item.setdefault("tags", []).extend(stored)
+        if fields:
+            try:
+                item.update(clean_fields(fields))
+            except KithError as exc:
+                failed = [n for n in EDITABLE_FIELDS if n in exc.fields]
+                problems[:0] = [
+                    self._message("field", n, fields[n], KithError(fields={n: exc.fields[n]}))
+                    for n in failed
+                ]
         if problems:
             return None, " ".join(problems)
         if "tags" in item:

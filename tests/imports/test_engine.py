@@ -353,8 +353,8 @@ def test_a_cancelled_import_keeps_what_it_applied_and_says_how_much(
     job = services.import_run_start(imp=imp, user=user)
     original = engine._Work.apply
 
-    def apply_then_cancel(self, chunk):
-        result = original(self, chunk)
+    def apply_then_cancel(self, *args):
+        result = original(self, *args)
         services.import_cancel(imp=imp, user=user)
         return result
 

@@ -1,0 +1,207 @@
+"""An import of a CSV of N rows x 12 columns (default 1,000,000) through the real
+task, beside PostgreSQL's own way of loading the same file: COPY into a staging
+table, then one INSERT … ON CONFLICT (workspace_id, lower(email)) DO UPDATE into
+the contacts. Each side loads into a workspace of its own, empty at the start, in
+the same run. Prints both rows/s, their ratio, and the worker's peak memory.
+
+Targets (issue 20): ours at least half the raw rows/s; the worker under 300 MB
+whatever the size of the file.
+
+    python -m bench.imports [N]        (N or BENCH_IMPORT_ROWS; default 1,000,000)
+    BENCH_IMPORT_ROWS=50000 make bench (a quick run)
+
+Ours is the run job of an import made and mapped by the services, run by
+jobs.tasks.run_job (the Celery task's own function) in a child process, as a worker
+runs it; its peak memory is the child's maximum resident set (getrusage). The
+segment engine's listener records its pending work as it does in production.
+"""
+
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench import common
+
+COLUMNS = [
+    "Email", "First Name", "Last Name", "Phone", "Company", "Country", "State", "City",
+    "Language", "External ID", "Score", "Plan",
+]  # fmt: skip
+COUNTRIES = [("US", "Texas", "Austin"), ("DE", "Berlin", "Berlin"), ("FR", "IDF", "Paris")]
+PLANS = ["free", "starter", "pro", "enterprise"]
+FIRST = ["Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal"]
+LAST = ["Lee", "Roe", "Poe", "Ng", "Diaz", "Khan", "Berg"]
+
+STAGING_SQL = """
+CREATE TEMP TABLE import_staging (
+    email text, first_name text, last_name text, phone text, company text,
+    country text, state text, city text, language text, external_id text,
+    score text, plan text
+) ON COMMIT DROP
+"""
+MERGE_SQL = """
+INSERT INTO contacts_contact AS c (workspace_id, email, first_name, last_name, phone,
+    company, country, state, city, language, external_id, score, attributes,
+    created_at, updated_at)
+SELECT %s, email, first_name, last_name, phone, company, country, state, city, language,
+    external_id, score::integer, jsonb_build_object('plan', plan), now(), now()
+FROM import_staging
+ON CONFLICT (workspace_id, lower(email)) DO UPDATE SET
+    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+    phone = EXCLUDED.phone, company = EXCLUDED.company, country = EXCLUDED.country,
+    state = EXCLUDED.state, city = EXCLUDED.city, language = EXCLUDED.language,
+    external_id = EXCLUDED.external_id, score = EXCLUDED.score,
+    attributes = c.attributes || EXCLUDED.attributes, updated_at = EXCLUDED.updated_at
+"""
+CHILD = """
+import os, resource, sys, time
+import django
+django.setup()
+from jobs.tasks import run_job
+started = time.perf_counter()
+status = run_job(int(sys.argv[1]))
+took = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(status, took, peak)
+"""
+
+
+def write_file(path: Path, rows: int) -> None:
+    rng = random.Random(11)
+    run = uuid.uuid4().hex[:6]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for i in range(rows):
+            country, state, city = rng.choice(COUNTRIES)
+            writer.writerow(
+                [
+                    f"p{i}.{run}@example.com",
+                    rng.choice(FIRST),
+                    rng.choice(LAST),
+                    f"+1 555 {i % 10_000_000:07d}",
+                    f"Co {i % 5000}",
+                    country,
+                    state,
+                    city,
+                    "en",
+                    f"X{run}{i}",
+                    str(rng.randrange(100)),
+                    rng.choice(PLANS),
+                ]
+            )
+
+
+def fresh_workspace(label: str):
+    from workspaces.services import workspace_create
+
+    slug = f"bench-import-{label}-{uuid.uuid4().hex[:6]}"
+    return workspace_create(name=slug, slug=slug)
+
+
+def raw_load(path: Path, workspace) -> float:
+    """COPY into staging + one INSERT … ON CONFLICT, in one transaction; seconds."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(STAGING_SQL)
+            with (
+                cursor.copy(
+                    "COPY import_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
+                ) as copy,
+                path.open("rb") as source,
+            ):
+                while block := source.read(1 << 20):
+                    copy.write(block)
+            cursor.execute(MERGE_SQL, [workspace.id])
+        conn.commit()
+    return time.perf_counter() - started
+
+
+def our_load(path: Path, workspace) -> tuple[float, int, str]:
+    """The import made and mapped by the services, its run job run by the task in a
+    child process; (seconds, peak kB, the job's message)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from imports import services
+    from jobs.models import Job
+
+    upload = SimpleUploadedFile(path.name, path.read_bytes())
+    imp = services.import_create(workspace=workspace, user=None, upload=upload)
+    del upload
+    mapping = list(imp.mapping)
+    mapping[-1] = {"target": "attributes.plan", "new_type": "text"}
+    imp = services.import_map(
+        imp=imp, has_header=True, encoding="", delimiter="", sheet="", mapping=mapping, user=None
+    )
+    job = services.import_run_start(imp=imp, user=None)
+    started = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(job.pk)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
+    took = time.perf_counter() - started
+    if child.returncode:
+        raise SystemExit(f"The worker failed:\n{child.stderr[-3000:]}")
+    status, _, peak = child.stdout.split()[-3:]
+    job.refresh_from_db()
+    if status != Job.Status.DONE:
+        raise SystemExit(f"The import ended {status}: {job.message}")
+    return took, int(peak), job.message
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_IMPORT_ROWS", 0))
+    rows = rows or 1_000_000
+    os.environ.setdefault("IMPORT_MAX_BYTES", str(10 * 1024**3))
+    os.environ.setdefault("KITH_VAR_DIR", tempfile.mkdtemp(prefix="kith-bench-import-"))
+    common.setup()
+    from django.db import connection
+
+    from contacts.models import Contact
+
+    folder = Path(tempfile.mkdtemp(prefix="kith-import-file-"))
+    path = folder / "contacts.csv"
+    print(f"Import of {rows:,} rows x {len(COLUMNS)} columns:", flush=True)
+    write_file(path, rows)
+    print(f"  file: {path.stat().st_size / 1e6:,.0f} MB", flush=True)
+
+    raw_ws, our_ws = fresh_workspace("raw"), fresh_workspace("ours")
+    raw_s = raw_load(path, raw_ws)
+    our_s, peak_kb, message = our_load(path, our_ws)
+    for workspace in (raw_ws, our_ws):
+        got = Contact.objects.filter(workspace=workspace).count()
+        assert got == rows, f"{workspace.slug}: {got:,} contacts, expected {rows:,}"
+    raw_rate, our_rate = rows / raw_s, rows / our_s
+    print(f"  raw COPY + INSERT … ON CONFLICT  {raw_s:7.1f} s  {raw_rate:9,.0f} rows/s")
+    print(
+        f"  import task                      {our_s:7.1f} s  {our_rate:9,.0f} rows/s"
+        f"  = {our_rate / raw_rate:.2f} of raw (target 0.50)"
+    )
+    print(f"  worker peak memory               {peak_kb / 1024:7.0f} MB (target < 300)")
+    print(f"  the job says: {message}")
+    print(
+        f"  peak of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
+    )
+    # The bench workspaces go: they are a million contacts each.
+    with connection.cursor() as cursor:
+        for workspace in (raw_ws, our_ws):
+            cursor.execute("DELETE FROM contacts_contact WHERE workspace_id = %s", [workspace.id])
+    for workspace in (raw_ws, our_ws):
+        workspace.delete()
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()
