@@ -4,7 +4,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from workspaces.errors import errors_by_field
+from workspaces.errors import KithError, errors_by_field
 from workspaces.models import Role
 
 
@@ -16,6 +16,20 @@ def add_service_error(form, exc: ValidationError, *, aliases: dict | None = None
         name = (aliases or {}).get(name, name)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+def submit(form, service, /, **kwargs):
+    """What a settings form's POST does: when the form is valid, call
+    `service(**kwargs, **form.cleaned_data)` (the form's fields are named as the
+    service's arguments) and return what it returns; None when the form or the
+    service refused, the service's errors then beside the form's fields."""
+    if not form.is_valid():
+        return None
+    try:
+        return service(**kwargs, **form.cleaned_data)
+    except KithError as exc:
+        add_service_error(form, exc, aliases=getattr(form, "service_fields", None))
+        return None
 
 
 class ServiceErrorsMixin:

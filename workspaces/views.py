@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from workspaces import services
 from workspaces.access import manager_required
 from workspaces.errors import KithError
-from workspaces.forms import ApiKeyForm, MemberAddForm, MemberRoleForm
+from workspaces.forms import ApiKeyForm, MemberAddForm, MemberRoleForm, submit
 from workspaces.keyset import page_or_first
 from workspaces.middleware import SESSION_KEY
 from workspaces.models import ApiKey, Membership, Notification, Role
@@ -127,21 +127,11 @@ def _members_page(request, *, add_form=None, row_errors=None, status=200):
 @require_POST
 def member_add(request):
     form = MemberAddForm(request.POST, roles=_assignable_roles(request.membership))
-    if form.is_valid():
-        try:
-            membership = services.membership_add(
-                workspace=request.workspace,
-                username=form.cleaned_data["username"],
-                role=form.cleaned_data["role"],
-            )
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(
-                request,
-                f"Added {membership.user.get_username()} as {membership.get_role_display()}.",
-            )
-            return redirect("workspaces:members")
+    if membership := submit(form, services.membership_add, workspace=request.workspace):
+        messages.success(
+            request, f"Added {membership.user.get_username()} as {membership.get_role_display()}."
+        )
+        return redirect("workspaces:members")
     return _members_page(request, add_form=form, status=400)
 
 
@@ -193,23 +183,20 @@ def _api_keys_page(request, *, form=None, status=200):
 @require_POST
 def api_key_create(request):
     form = ApiKeyForm(request.POST)
-    if form.is_valid():
-        try:
-            key, raw = services.api_key_create(
-                workspace=request.workspace, name=form.cleaned_data["name"], created_by=request.user
-            )
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            # The full key exists only in this response: it is not stored, and the
-            # page is not cached, so it cannot be shown again.
-            response = render(
-                request,
-                "workspaces/settings/api_key_created.html",
-                {"section": "api_keys", "key": key, "raw_key": raw},
-            )
-            response["Cache-Control"] = "no-store"
-            return response
+    created = submit(
+        form, services.api_key_create, workspace=request.workspace, created_by=request.user
+    )
+    if created:
+        key, raw = created
+        # The full key exists only in this response: it is not stored, and the page
+        # is not cached, so it cannot be shown again.
+        response = render(
+            request,
+            "workspaces/settings/api_key_created.html",
+            {"section": "api_keys", "key": key, "raw_key": raw},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
     return _api_keys_page(request, form=form, status=400)
 
 

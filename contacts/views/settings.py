@@ -14,6 +14,7 @@ from contacts.forms import AttributeForm, AttributeLabelForm, TagRenameForm, Top
 from contacts.models import CustomAttribute, Tag, Topic
 from workspaces.access import writer_required
 from workspaces.errors import KithError
+from workspaces.forms import submit
 from workspaces.keyset import page_or_first
 from workspaces.scoping import get_scoped_or_404
 
@@ -48,19 +49,9 @@ def _attributes_page(request, *, create_form=None, row_form=None, row_pk=None, s
 @require_POST
 def attribute_create(request):
     form = AttributeForm(request.POST)
-    if form.is_valid():
-        try:
-            attribute = services.attribute_define(
-                workspace=request.workspace,
-                key=form.cleaned_data["key"],
-                type=form.cleaned_data["type"],
-                label=form.cleaned_data["label"],
-            )
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Added the attribute “{attribute.key}”.")
-            return redirect("contacts:attributes")
+    if attribute := submit(form, services.attribute_define, workspace=request.workspace):
+        messages.success(request, f"Added the attribute “{attribute.key}”.")
+        return redirect("contacts:attributes")
     return _attributes_page(request, create_form=form, status=400)
 
 
@@ -69,14 +60,9 @@ def attribute_create(request):
 def attribute_edit(request, pk):
     attribute = get_scoped_or_404(CustomAttribute, request.workspace, pk=pk)
     form = AttributeLabelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.attribute_update(attribute=attribute, label=form.cleaned_data["label"])
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Saved the label of “{attribute.key}”.")
-            return redirect("contacts:attributes")
+    if submit(form, services.attribute_update, attribute=attribute):
+        messages.success(request, f"Saved the label of “{attribute.key}”.")
+        return redirect("contacts:attributes")
     return _attributes_page(request, row_form=form, row_pk=attribute.pk, status=400)
 
 
@@ -124,14 +110,9 @@ def tag_rename(request, pk):
     tag = get_scoped_or_404(Tag, request.workspace, pk=pk)
     old_name = tag.name
     form = TagRenameForm(request.POST)
-    if form.is_valid():
-        try:
-            services.tag_rename(tag=tag, name=form.cleaned_data["name"])
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Renamed “{old_name}” to “{tag.name}”.")
-            return redirect("contacts:tags")
+    if submit(form, services.tag_rename, tag=tag):
+        messages.success(request, f"Renamed “{old_name}” to “{tag.name}”.")
+        return redirect("contacts:tags")
     return _tags_page(request, row_form=form, row_pk=tag.pk, status=400)
 
 
@@ -165,14 +146,9 @@ def _topics_page(request, *, form=None, status=200):
 @require_POST
 def topic_create(request):
     form = TopicForm(request.POST)
-    if form.is_valid():
-        try:
-            topic = services.topic_create(workspace=request.workspace, **form.cleaned_data)
-        except KithError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Added the topic “{topic.name}”.")
-            return redirect("contacts:topics")
+    if topic := submit(form, services.topic_create, workspace=request.workspace):
+        messages.success(request, f"Added the topic “{topic.name}”.")
+        return redirect("contacts:topics")
     return _topics_page(request, form=form, status=400)
 
 

@@ -106,6 +106,37 @@ def test_tag_rename_and_delete(client_in, workspace):
     assert Contact.objects.filter(pk=contact.pk).exists()
 
 
+def test_each_delete_asks_first_naming_what_it_deletes(client_in, workspace):
+    CustomAttribute.objects.create(workspace=workspace, key="plan", type="text")
+    tag = TagFactory(workspace=workspace, name="<b>vip</b>")
+    for contact in ContactFactory.create_batch(2, workspace=workspace):
+        ContactTag.objects.create(contact=contact, tag=tag)
+    TopicFactory(workspace=workspace, name="News & offers")
+    panels = {
+        "contacts:attributes": (
+            reverse("contacts:attribute_delete", args=[CustomAttribute.objects.get().pk]),
+            "Delete “plan” and its value on every contact?",
+            "Delete plan",
+        ),
+        "contacts:tags": (
+            reverse("contacts:tag_delete", args=[tag.pk]),
+            "Delete “&lt;b&gt;vip&lt;/b&gt;” and take it off 2 contacts?",
+            "Delete &lt;b&gt;vip&lt;/b&gt;",
+        ),
+        "contacts:topics": (
+            reverse("contacts:topic_delete", args=[Topic.objects.get().pk]),
+            "Delete the topic “News &amp; offers” and its opt-outs?",
+            "Delete News &amp; offers",
+        ),
+    }
+    for page, (action, question, confirm) in panels.items():
+        html = client_in.get(reverse(page)).content.decode()
+        panel = re.search(rf'action="{action}" class="confirm-panel">(.*?)</form>', html, re.S)
+        assert panel, page
+        assert f"<p>{question}</p>" in panel.group(1), page
+        assert f'class="button small danger">{confirm}</button>' in panel.group(1), page
+
+
 # ---------------------------------------------------------------- topics
 
 
