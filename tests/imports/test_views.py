@@ -2,6 +2,7 @@
 member sees it. The jobs' outcomes are set on the rows here (the engine has its own
 tests); what is checked is what the pages show and what they write."""
 
+import io
 import re
 
 import pytest
@@ -35,8 +36,9 @@ def upload(content: bytes = MESSY, name="people.csv"):
     return SimpleUploadedFile(name, content, content_type="text/csv")
 
 
-def make_import(workspace, user, content: bytes = MESSY, **kwargs) -> Import:
-    return services.import_create(workspace=workspace, user=user, upload=upload(content), **kwargs)
+def make_import(workspace, user, content: bytes = MESSY, filename="people.csv", **kw) -> Import:
+    file = upload(content, filename)
+    return services.import_create(workspace=workspace, user=user, upload=file, **kw)
 
 
 def field_errors(html: str, field: str) -> str:
@@ -424,3 +426,52 @@ def test_the_list_pages_by_keyset(client_in, workspace, user):
     second = client_in.get("/imports/", {"cursor": after}).content.decode()
     assert second.count("data-import-id=") == 1 and "Import 00" in second
     assert "no longer fits" in client_in.get("/imports/", {"cursor": "junk"}).content.decode()
+
+
+def test_a_workbook_offers_its_sheets_and_a_sheet_redraws_the_columns(client_in, workspace, user):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Leads"
+    book.active.append(["Email", "City"])
+    book.active.append(["ann@example.com", "Lyon"])
+    other = book.create_sheet("Partners")
+    other.append(["E-mail address", "Company", "Country"])
+    other.append(["bob@example.com", "Acme", "FR"])
+    content = io.BytesIO()
+    book.save(content)
+    imp = make_import(workspace, user, content.getvalue(), "book.xlsx", name="Book")
+    page = client_in.get(f"/imports/{imp.pk}/map/").content.decode()
+    sheet = re.search(r'<select name="sheet".*?</select>', page, re.S).group(0)
+    assert ">Leads</option>" in sheet and ">Partners</option>" in sheet
+    assert 'name="encoding"' not in page and 'name="delimiter"' not in page
+    response = client_in.get(
+        f"/imports/{imp.pk}/map/",
+        {"has_header": "on", "sheet": "Partners", "refresh": "mapping",
+         "columns_shown": shown(client_in, imp), "map_0": "email", "map_1": "city"},
+        headers=HTMX,
+    )  # fmt: skip
+    fragment = response.content.decode()
+    titles = re.findall(r'<th scope="row"><label[^>]*>(.*?)</label></th>', fragment)
+    assert titles == ["E-mail address", "Company", "Country"]
+    assert re.search(r'<select name="map_0".*?<option value="email" selected>', fragment, re.S)
+    assert "bob@example.com" in fragment and "Acme" in fragment
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 30, "x" * 10_000, "", "-1", "[" * 3000, "new"])
+def test_hostile_answers_on_the_map_step_are_never_a_server_error(
+    client_in, workspace, user, value
+):
+    imp = make_import(workspace, user)
+    names = ["has_header", "encoding", "delimiter", "sheet", "columns_shown"]
+    names += [f"{kind}_{i}" for kind in ("map", "key", "type") for i in range(5)]
+    columns = shown(client_in, imp)
+    for refresh in ("preview", "mapping"):
+        for name in names:
+            data = {"refresh": refresh, "columns_shown": columns, name: value}
+            response = client_in.get(f"/imports/{imp.pk}/map/", data, headers=HTMX)
+            assert response.status_code == 200, (refresh, name)
+    response = client_in.post(f"/imports/{imp.pk}/map/", {name: value for name in names})
+    assert response.status_code == 400
+    imp.refresh_from_db()
+    assert imp.status == "draft"
