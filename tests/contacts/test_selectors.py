@@ -265,3 +265,23 @@ def test_tag_list_counts_contacts_per_tag(workspace):
     ContactTag.objects.create(contact=ContactFactory(workspace=workspace), tag=lead)
     counts = {t.name: t.contact_count for t in selectors.tag_list(workspace)}
     assert counts == {"vip": 3, "lead": 1, "empty": 0}
+
+
+def test_contacts_are_found_by_id_email_or_external_id_in_their_workspace_only(
+    workspace, other_workspace
+):
+    ann = ContactFactory(workspace=workspace, email="Ann@X.io", external_id="CRM-1")
+    theirs = ContactFactory(workspace=other_workspace, email="bob@x.io", external_id="CRM-2")
+    assert selectors.contacts_find(workspace, "id", [ann.pk, theirs.pk, True, "1"]) == {ann.pk: ann}
+    assert selectors.contacts_find(workspace, "email", [" ann@x.IO ", "bob@x.io", None]) == {
+        "ann@x.io": ann
+    }
+    assert selectors.contacts_find(workspace, "external_id", ["crm-1", "CRM-2", ""]) == {
+        "crm-1": ann
+    }
+
+
+def test_attribute_definitions_by_lower_cased_key(workspace, other_workspace):
+    plan = CustomAttributeFactory(workspace=workspace, key="Plan", type="text")
+    CustomAttributeFactory(workspace=other_workspace, key="tier", type="text")
+    assert selectors.attribute_definitions(workspace) == {"plan": plan}
