@@ -18,6 +18,7 @@
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -276,7 +277,10 @@ def _csv_records(file, encoding: str, delimiter: str) -> Iterator[Row]:
             if any(cell.strip() for cell in record):
                 yield Row(start, record)
     finally:
-        text.detach()  # leave the caller's file open
+        # Leave the caller's file open (it may be closed already when a reader that
+        # stopped early is collected).
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 def _xlsx_records(file, sheet: str) -> Iterator[Row]:
