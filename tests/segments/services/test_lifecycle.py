@@ -1,12 +1,13 @@
 """A segment's life (segments/services/lifecycle.py): the guard against deleting what
 is in use holds even when the check is raced, and names what uses it in words; names
-are unique per workspace, letter case ignored, archived ones included."""
+are unique per workspace, letter case ignored, archived ones included; copies (save
+as list, a manual clone) know their count at once."""
 
 import pytest
 
 from segments import selectors, services
 from segments.models import Segment
-from tests.factories import CampaignSegmentFactory, WorkspaceFactory
+from tests.factories import CampaignSegmentFactory, ContactFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +48,15 @@ def test_names_are_unique_case_insensitively_archived_included():
         services.segment_create(workspace=ws, name="NEWSLETTER ", kind="manual")
     other = WorkspaceFactory()
     services.segment_create(workspace=other, name="Newsletter", kind="manual")
+
+
+def test_save_as_list_and_a_manual_clone_return_the_real_count():
+    """The copies are written at once: their count is known when the service returns."""
+    ws = WorkspaceFactory()
+    hand = services.segment_create(workspace=ws, name="Hand", kind="manual")
+    people = ContactFactory.create_batch(3, workspace=ws)
+    services.segment_members_add(segment=hand, lookup="id", values=[p.pk for p in people])
+    snapshot = services.segment_save_as_list(segment=hand, name="Hand today")
+    assert snapshot.member_count == 3
+    clone = services.segment_clone(segment=hand, name="Hand 2")
+    assert clone.member_count == 3

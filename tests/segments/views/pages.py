@@ -41,6 +41,11 @@ def text(response) -> str:
     return response.content.decode()
 
 
+def unescaped(response) -> str:
+    """The page's text with HTML entities read (“Spring launch” as typed)."""
+    return html.unescape(response.content.decode())
+
+
 def names_in_table(response) -> list[str]:
     return re.findall(r'class="segment-link" href="/segments/\d+/">([^<]+)</a>', text(response))
 
@@ -55,6 +60,16 @@ def in_use_by_campaign(segment, name="Spring", role="include"):
         campaign__workspace=segment.workspace, campaign__name=name, segment=segment, role=role
     )
     return link.campaign
+
+
+def uses(segment, name) -> Segment:
+    """A filter segment whose rule names `segment`."""
+    return services.segment_create(
+        workspace=segment.workspace,
+        name=name,
+        kind="filter",
+        conditions={"all": [{"segment": segment.pk, "op": "in"}]},
+    )
 
 
 def campaign_named(campaign) -> str:

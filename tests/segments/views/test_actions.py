@@ -1,5 +1,6 @@
-"""The segment page's actions (segments/views/actions.py): clone, save as list,
-archive, and delete with its guard."""
+"""The segment page's actions (segments/views/actions.py): clone, save as list (saying
+how many people the list holds), archive, and delete, which names the members among
+what is gone, or refuses with its guard."""
 
 import pytest
 from django.urls import reverse
@@ -16,6 +17,7 @@ from tests.segments.views.pages import (
     in_use_by_campaign,
     manual,
     text,
+    unescaped,
 )
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +100,26 @@ def test_delete_guard_says_what_uses_it_with_links(client_in, workspace):
     refused = client_in.post(url)
     assert refused.status_code == 409 and "is in use" in text(refused)
     assert Segment.objects.filter(pk=segment.pk).exists()
+
+
+def test_the_single_delete_names_the_members(client_in, workspace):
+    segment = manual(workspace, "Hand")
+    contact = ContactFactory(workspace=workspace)
+    services.segment_members_add(segment=segment, lookup="id", values=[contact.pk])
+    page = unescaped(client_in.get(reverse("segments:delete", args=[segment.pk])))
+    assert "The segment, its members and its history are gone for good" in page
+    assert "the 1 person in it stays in your contacts" in page
+    empty = manual(workspace, "Empty")
+    page = unescaped(client_in.get(reverse("segments:delete", args=[empty.pk])))
+    assert "The segment, its members and its history are gone for good." in page
+
+
+def test_save_as_list_says_how_many_people_the_list_holds(client_in, workspace):
+    """The snapshot is written in the request, so the count is known at once."""
+    hand = manual(workspace, "Hand", ContactFactory.create_batch(3, workspace=workspace))
+    response = client_in.post(
+        reverse("segments:save_as_list", args=[hand.pk]), {"name": "Hand today"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Saved 3 people of “Hand” as “Hand today”." in page
+    assert Segment.objects.get(name="Hand today").member_count == 3
