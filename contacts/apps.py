@@ -5,12 +5,13 @@ class ContactsConfig(AppConfig):
     name = "contacts"
 
     def ready(self):
-        from contacts import jobs
+        from contacts import exports, jobs
         from jobs import registry
         from workspaces import sections
 
         # Bulk actions on more than BULK_JOB_THRESHOLD contacts run as this job.
         registry.register(registry.JobKind(jobs.KIND, jobs.LABEL, jobs.run))
+        registry.register(registry.JobKind(exports.KIND, exports.LABEL, exports.run))
         # Tabs of the workspace's settings page (pages in contacts.views.settings).
         for key, label, order in [
             ("attributes", "Custom attributes", 20),

@@ -1,10 +1,10 @@
-"""The contact pages under /contacts/, and the settings sections that define what
-contacts hold under /workspaces/settings/ (beside the workspace's own sections, where
-people look for them)."""
+"""The contact pages under /contacts/, the exports under /exports/, and the settings
+sections that define what contacts hold under /workspaces/settings/ (beside the
+workspace's own sections, where people look for them)."""
 
 from django.urls import include, path
 
-from contacts.views import contact, listing, settings
+from contacts.views import contact, exports, listing, settings
 
 app_name = "contacts"
 
@@ -17,6 +17,12 @@ contact_pages = [
     path("<int:pk>/delete/", contact.contact_delete, name="delete"),
     path("<int:pk>/tags/add/", contact.contact_tags_add, name="tags_add"),
     path("<int:pk>/tags/remove/", contact.contact_tags_remove, name="tags_remove"),
+]
+
+export_pages = [
+    path("", exports.export_list, name="exports"),
+    path("new/", exports.export_new, name="export_new"),
+    path("selection/", exports.export_selection, name="export_selection"),
 ]
 
 settings_pages = [
@@ -34,5 +40,6 @@ settings_pages = [
 
 urlpatterns = [
     path("contacts/", include(contact_pages)),
+    path("exports/", include(export_pages)),
     path("workspaces/settings/", include(settings_pages)),
 ]

@@ -15,7 +15,7 @@ NAV_ITEMS = [
     ("Contacts", "contacts:list", "contacts"),
     ("Segments", "segments:list", "segments"),
     ("Imports", "imports:list", "imports"),
-    ("Exports", "exports:list", "exports"),
+    ("Exports", "contacts:exports", "contacts"),  # /exports/, pages of contacts
     ("Campaigns", "campaigns:list", "campaigns"),
 ]
 
