@@ -112,11 +112,12 @@ def clean_mapping(
     mapping, columns: list[str], definitions: dict, *, allowed: set[str] | None = None
 ) -> list[dict]:
     """The mapping checked against the columns and the workspace's attributes;
-    KithError(field="mapping") saying every problem, by column title."""
+    KithError saying every problem, each on "mapping.N" (N: the column's index) and
+    naming the column's title."""
     if not isinstance(mapping, list) or len(mapping) != len(columns):
         raise KithError("Choose a field (or Ignore) for each column.", field="mapping")
-    cleaned, problems, seen = [], [], {}
-    for title, entry in zip(columns, mapping, strict=True):
+    cleaned, problems, seen = [], {}, {}
+    for index, (title, entry) in enumerate(zip(columns, mapping, strict=True)):
         if isinstance(entry, str):
             entry = {"target": entry}
         if not isinstance(entry, dict):
@@ -147,10 +148,10 @@ def clean_mapping(
                 problem = f"“{seen[target.lower()]}” is already mapped to this field."
             seen[target.lower()] = title
         if problem:
-            problems.append(f"{title}: {problem}")
+            problems[f"mapping.{index}"] = [f"“{title}”: {problem}"]
         cleaned.append({"target": target, "new_type": new_type})
     if problems:
-        raise KithError(fields={"mapping": problems})
+        raise KithError(fields=problems)
     return cleaned
 
 
