@@ -20,6 +20,7 @@ import logging
 import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -32,7 +33,7 @@ from campaigns.conditions import ACTIVITY_FIELD
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import RenderError
 from contacts.changes import Change, contacts_changed
-from jobs.runner import JobCancelled
+from jobs.runner import JobCancelled, LeaseLost
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ def run_send(context) -> None:
         return
     try:
         _run(context, campaign)
+    except (LeaseLost, SoftTimeLimitExceeded):
+        raise  # another worker, or the next task, goes on with it: still sending
     except (JobCancelled, Exception):
         Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
             status=Campaign.Status.PAUSED

@@ -27,6 +27,7 @@ from workspaces.scoping import scoped
 
 PAGE_SIZE = 30
 DELIVERIES_PAGE_SIZE = 50
+SAMPLES = 10  # contacts of the audience the preview offers
 
 
 @require_GET
@@ -106,7 +107,7 @@ def campaign_edit(request, pk):
     return _render_form(request, form, campaign, status=400)
 
 
-def _sample(request, form) -> Contact | None:
+def _sample(request, form, samples: list) -> Contact | None:
     """The contact a preview is for: the one chosen, else the first of the audience,
     else the workspace's first."""
     contacts = scoped(Contact, request.workspace)
@@ -117,7 +118,7 @@ def _sample(request, form) -> Contact | None:
         contact = contacts.filter(pk=chosen).first()
         if contact is not None:
             return contact
-    return contacts.order_by("pk").first()
+    return samples[0] if samples else contacts.order_by("pk").first()
 
 
 def _preview(request, form) -> dict:
@@ -139,14 +140,23 @@ def _preview(request, form) -> dict:
     if data.kind == Campaign.Kind.TRIGGERED and data.trigger is not None:
         audience.include = [data.trigger.pk]  # who is in it now; entries come later
     size = selectors.audience_size(audience)
-    contact = _sample(request, form)
+    samples = list(selectors.audience_contacts(audience).order_by("pk")[:SAMPLES])
+    contact = _sample(request, form, samples)
+    if contact is not None and contact not in samples:
+        samples.insert(0, contact)
     preview, error = None, None
     if contact is not None and (data.subject or data.body):
         try:
             preview = services.campaign_preview(data=data, contact=contact)
         except RenderError as exc:
             error = sentences(exc)
-    return {"preview": preview, "preview_error": error, "sample": contact, "size": size}
+    return {
+        "preview": preview,
+        "preview_error": error,
+        "sample": contact,
+        "samples": samples,
+        "size": size,
+    }
 
 
 def _initial_data(form) -> services.CampaignData:

@@ -198,3 +198,19 @@ def test_cancelling_the_job_pauses_the_broadcast(ws, django_capture_on_commit_ca
     campaign.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
     assert campaign.status == Campaign.Status.PAUSED
+
+
+def test_a_job_taken_over_by_another_worker_leaves_the_campaign_sending(ws, monkeypatch):
+    from jobs import runner
+
+    ann = ContactFactory(workspace=ws, email="ann@x.io")
+    campaign = broadcast(ws, [manual(ws, "All", [ann])])
+    job = services.campaign_send(campaign=campaign)
+
+    def taken_over(*args, **kwargs):
+        raise runner.LeaseLost()
+
+    monkeypatch.setattr(sending, "send_queued", taken_over)
+    assert runner.run(job.pk) == "taken_over"
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING  # the other worker goes on

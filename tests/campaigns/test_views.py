@@ -1,6 +1,8 @@
 """The campaign pages: list, form with errors beside their fields and a preview, a
 campaign's page, actions; scoped to the workspace, in a fixed number of queries."""
 
+import re
+
 import pytest
 from django.core import mail
 
@@ -191,3 +193,15 @@ def test_delete_a_campaign(client_in, workspace, vip):
     response = client_in.post(f"/campaigns/{campaign.pk}/delete/")
     assert response.status_code == 302
     assert not Campaign.objects.exists()
+
+
+def test_the_preview_can_be_for_another_contact_of_the_audience(client_in, vip):
+    contacts = list(vip.members.order_by("contact_id").values_list("contact_id", flat=True))
+    first = client_in.post("/campaigns/preview/", form_data(vip), HTTP_HX_REQUEST="true")
+    assert "Hi P0" in first.content.decode()
+    options = re.findall(r'<option value="(\d+)"', first.content.decode())
+    assert options == [str(pk) for pk in contacts]
+    chosen = client_in.post(
+        "/campaigns/preview/", form_data(vip, sample=contacts[2]), HTTP_HX_REQUEST="true"
+    )
+    assert "Hi P2" in chosen.content.decode()
