@@ -126,23 +126,36 @@ def _links() -> Prefetch:
 
 
 def campaign_list(workspace: Workspace) -> QuerySet:
-    """The workspace's campaigns, newest first, with their segments and counts."""
+    """The workspace's campaigns, newest first, with their segments."""
     return (
         scoped(Campaign, workspace)
         .select_related("topic")
         .prefetch_related(_links())
-        .annotate(
-            sent_count=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.SENT)),
-            opened_count=Count("deliveries", filter=Q(deliveries__opened_at__isnull=False)),
-        )
         .order_by("-created_at", "-id")
     )
 
 
 def campaign_page(workspace: Workspace, cursor: str | None, limit: int = 50) -> tuple[Page, bool]:
-    return page_or_first(
+    """A keyset page of campaigns, each with `sent_count` and `opened_count`: counted
+    for the page's campaigns only, in one query (counting in the list's own query
+    would count the deliveries of every campaign before the page is cut)."""
+    page, bad_cursor = page_or_first(
         campaign_list(workspace), order=("-created_at", "-id"), cursor=cursor, limit=limit
     )
+    counts = {
+        row["campaign_id"]: row
+        for row in Delivery.objects.filter(campaign__in=[c.pk for c in page.items])
+        .values("campaign_id")
+        .annotate(
+            sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        )
+        .order_by()
+    }
+    for campaign in page.items:
+        row = counts.get(campaign.pk, {})
+        campaign.sent_count, campaign.opened_count = row.get("sent", 0), row.get("opened", 0)
+    return page, bad_cursor
 
 
 def campaign_get(workspace: Workspace, pk) -> Campaign:

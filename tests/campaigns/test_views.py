@@ -205,3 +205,18 @@ def test_the_preview_can_be_for_another_contact_of_the_audience(client_in, vip):
         "/campaigns/preview/", form_data(vip, sample=contacts[2]), HTTP_HX_REQUEST="true"
     )
     assert "Hi P2" in chosen.content.decode()
+
+
+def test_the_list_shows_each_campaigns_sent_and_opened(client_in, workspace, vip):
+    from django.utils import timezone
+
+    sent, draft = make(workspace, vip, name="Sent one"), make(workspace, vip, name="Draft")
+    sending.queue(sent, list(vip.members.values_list("contact_id", flat=True)))
+    Delivery.objects.filter(campaign=sent).update(status="sent")
+    Delivery.objects.filter(pk=Delivery.objects.filter(campaign=sent).first().pk).update(
+        opened_at=timezone.now()
+    )
+    page = client_in.get("/campaigns/").content.decode()
+    rows = dict(re.findall(r'data-campaign-id="(\d+)">(.*?)</tr>', page, re.S))
+    assert re.findall(r'<td class="num">(\d+)</td>', rows[str(sent.pk)]) == ["3", "1"]
+    assert re.findall(r'<td class="num">(\d+)</td>', rows[str(draft.pk)]) == ["0", "0"]
