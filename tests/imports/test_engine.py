@@ -366,3 +366,15 @@ def test_a_cancelled_import_keeps_what_it_applied_and_says_how_much(
     assert job.message.startswith("Cancelled after 2 of 5 rows. 2 rows: 2 created")
     assert sorted(Contact.objects.values_list("email", flat=True)) == ["a@x.co", "b@x.co"]
     assert imp.counts["rows"] == 2
+
+
+def test_the_review_foretells_repeats_across_chunks(workspace, user, settings):
+    settings.IMPORT_CHUNK_ROWS = 4
+    content = b"email,first_name\n" + b"".join(
+        f"p{i % 5}@x.co,{'Same' if i % 3 else f'N{i}'}\n".encode() for i in range(17)
+    )
+    imp = review(make(workspace, user, content), user)
+    foretold = {k: v for k, v in imp.review.items() if k != "rejected"}
+    run(imp, user)
+    assert imp.counts == foretold
+    assert foretold["create"] == 5 and foretold["unchanged"] > 0
