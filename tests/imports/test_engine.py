@@ -378,3 +378,33 @@ def test_the_review_foretells_repeats_across_chunks(workspace, user, settings):
     run(imp, user)
     assert imp.counts == foretold
     assert foretold["create"] == 5 and foretold["unchanged"] > 0
+
+
+def test_a_large_import_refreshes_the_affected_segments_whole(
+    workspace, user, settings, monkeypatch
+):
+    """Past MEMBERSHIP_FULL_REFRESH_AFTER changed contacts, segments.pending refreshes
+    the segments the import can affect whole instead of contact by contact."""
+    french = Segment.objects.create(
+        workspace=workspace,
+        name="French",
+        kind="filter",
+        conditions={"all": [{"field": "country", "op": "eq", "value": "FR"}]},
+    )
+    pending.work_through(workspace.pk)
+    settings.IMPORT_CHUNK_ROWS, settings.MEMBERSHIP_FULL_REFRESH_AFTER = 3, 5
+    wholes = []
+    original = pending._refresh_whole
+    monkeypatch.setattr(
+        pending,
+        "_refresh_whole",
+        lambda segment, *a: wholes.append(segment.pk) or original(segment, *a),
+    )
+    content = b"email,country\n" + b"".join(
+        f"p{i}@x.co,{'FR' if i % 2 else 'DE'}\n".encode() for i in range(12)
+    )
+    run(make(workspace, user, content), user)
+    pending.work_through(workspace.pk)
+    assert wholes == [french.pk]
+    members = SegmentMember.objects.filter(segment=french).values_list("contact__email", flat=True)
+    assert sorted(members) == sorted(f"p{i}@x.co" for i in range(1, 12, 2))
