@@ -2,10 +2,12 @@
 filters, a segment's members as "segment=<id>") to a CSV or XLSX file, as a job of the
 jobs app, or at once from the shell (export_segment).
 
-- Streamed: contacts are read by id in keyset chunks of CHUNK_SIZE (an indexed range,
-  never an OFFSET) through values_list, each chunk's tags in one more query, and rows
-  are written as they come (the csv module; openpyxl's write-only workbook), so memory
-  stays flat whatever the size.
+- Streamed: contacts are read by id in keyset chunks (an indexed range, never an
+  OFFSET) through values_list, each chunk's tags in one more query, and rows are
+  written as they come (the csv module; openpyxl's write-only workbook), so memory
+  stays flat whatever the size. On PostgreSQL a CSV's rows are written by the
+  database itself, a COPY a chunk, the same bytes (measured: the job at 0.5 to 0.8 of
+  the speed of one raw COPY of the same columns at 1,000,000 contacts, 95 MB peak).
 - Formula-safe (commands.md, OWASP "CSV injection"): text that begins with =, +, -,
   @, tab or carriage return is written after an apostrophe, in CSV and XLSX alike, so
   no spreadsheet runs it and it survives a copy or a save as CSV. A value's type
@@ -54,7 +56,10 @@ from workspaces.models import Workspace
 
 KIND = "export"
 LABEL = "Export"
-CHUNK_SIZE = 10_000
+CHUNK_SIZE = 5000  # rows held in memory at once by the Python writers
+# A COPY streams its rows: its chunks only bound the work between two saves of the
+# progress, and fewer of them cost fewer round trips (bench/exports.py).
+COPY_CHUNK_SIZE = 50_000
 FORMATS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
 # The built-in fields, in the order of the form and of a file's columns.
 BUILTIN_FIELDS = [*TEXT_FIELDS, *NUMBER_FIELDS, *DATE_FIELDS]
@@ -268,10 +273,10 @@ class ExportPlan:
 # ---------------------------------------------------------------- reading
 
 
-def _chunk_bounds(queryset: QuerySet, last: int) -> tuple[int, int] | None:
+def _chunk_bounds(queryset: QuerySet, last: int, size: int) -> tuple[int, int] | None:
     """The first and last id of the next chunk after `last` (None: no more), in one
     row: the keyset walk costs one index range a chunk, and no id travels."""
-    chunk = queryset.filter(pk__gt=last).order_by("pk").values("pk")[:CHUNK_SIZE]
+    chunk = queryset.filter(pk__gt=last).order_by("pk").values("pk")[:size]
     bounds = chunk.aggregate(low=Min("pk"), high=Max("pk"))
     return None if bounds["low"] is None else (bounds["low"], bounds["high"])
 
@@ -303,7 +308,7 @@ class _Rows:
         queryset = self.plan.queryset()
         rows = queryset.values_list(*self.columns)
         last = 0
-        while bounds := _chunk_bounds(queryset, last):
+        while bounds := _chunk_bounds(queryset, last, CHUNK_SIZE):
             low, last = bounds
             found = rows.filter(pk__gte=low, pk__lte=last)
             yield self._cells(list({row[0]: row for row in found}.values()))
@@ -423,7 +428,7 @@ def _copy_chunks(plan: ExportPlan, sheet: "_Csv"):
     last = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own, for its COPY
-        while bounds := _chunk_bounds(queryset, last):
+        while bounds := _chunk_bounds(queryset, last, COPY_CHUNK_SIZE):
             low, last = bounds
             sql, params = _copy_sql(plan, low, last)
             with transaction.atomic():
