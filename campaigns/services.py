@@ -128,9 +128,14 @@ def campaign_update(*, campaign: Campaign, data: CampaignData) -> Campaign:
     if data.kind != campaign.kind and campaign.status == Status.ACTIVE:
         raise CampaignError("Pause the campaign before changing its kind.", field="kind")
     _check(campaign.workspace, data)
+    trigger_before = set(triggers.trigger_ids(campaign))
     _apply(campaign, data)
     campaign.save()
     _set_links(campaign, data)
+    if campaign.status == Status.ACTIVE and set(triggers.trigger_ids(campaign)) != trigger_before:
+        # A new trigger segment starts from now: who entered it before does not get it.
+        campaign.trigger_cursor = triggers.start_cursor(campaign)
+        campaign.save(update_fields=["trigger_cursor"])
     return campaign
 
 

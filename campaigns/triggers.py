@@ -54,9 +54,15 @@ def history_high() -> int:
     return SegmentChange.objects.aggregate(high=Max("pk"))["high"] or 0
 
 
+def trigger_ids(campaign: Campaign) -> list[int]:
+    """The campaign's trigger segments, read from the database."""
+    links = CampaignSegment.objects.filter(campaign=campaign, role=CampaignSegment.Role.TRIGGER)
+    return list(links.values_list("segment_id", flat=True))
+
+
 def start_cursor(campaign: Campaign) -> int:
     """The cursor of a campaign activated now: after every entry recorded so far."""
-    _lock_segments(selectors.trigger_segment_ids(campaign))
+    _lock_segments(trigger_ids(campaign))
     return history_high()
 
 

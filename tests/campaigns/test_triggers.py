@@ -166,3 +166,20 @@ def test_entries_found_by_the_sweep_when_the_wake_up_was_lost(ws, run, monkeypat
     assert mail.outbox == []
     run(sweep.sweep)
     assert recipients() == ["ann@x.io"]
+
+
+def test_a_new_trigger_segment_of_an_active_campaign_starts_from_now(ws, run):
+    ann = ContactFactory(workspace=ws, email="ann@x.io")
+    bob = ContactFactory(workspace=ws, email="bob@x.io")
+    first = segment_services.segment_create(workspace=ws, name="First", kind="manual")
+    second = segment_services.segment_create(workspace=ws, name="Second", kind="manual")
+    campaign = welcome(ws, first, run)
+    segment_services.segment_members_add(segment=second, lookup="id", values=[ann.pk])
+    data = CampaignData(
+        name="Willkommen", kind=Campaign.Kind.TRIGGERED, subject="S", body="B", trigger=second
+    )
+    run(services.campaign_update, campaign=campaign, data=data)
+    run(triggers.process, ws.pk)
+    assert mail.outbox == []  # ann entered the new trigger before it was one
+    run(segment_services.segment_members_add, segment=second, lookup="id", values=[bob.pk])
+    assert recipients() == ["bob@x.io"]
