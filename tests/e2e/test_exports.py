@@ -74,3 +74,23 @@ def test_export_a_segment_from_its_page_and_download_the_file(page, base_url, se
     expect(row).to_contain_text("Done")
     expect(row.get_by_role("link", name="Download")).to_be_visible()
     assert page.errors == []
+
+
+def test_export_the_checked_contacts_from_the_bulk_bar(page, base_url):
+    sign_in(page, base_url)
+    rows = page.locator("input[data-select-row]")
+    rows.nth(0).check()
+    rows.nth(2).check()
+    page.get_by_role("button", name="Export…").click()
+
+    expect(page).to_have_url(re.compile(r"/exports/new/\?selection="))
+    expect(page.locator("#export-set")).to_have_text("2 checked contacts: 2 contacts.")
+    expect(page.locator("#export-form input[name=ids]")).to_have_count(2)
+    page.get_by_label("Excel (XLSX)").check()
+    page.get_by_role("button", name="Export", exact=True).click()
+    expect(page.locator("#job-status")).to_have_text("Done")
+    expect(page.locator("#job-state")).to_contain_text("Exported 2 contacts to contacts-")
+    expect(
+        page.get_by_role("link", name=re.compile(r"^Download contacts-.*\.xlsx$"))
+    ).to_be_visible()
+    assert page.errors == []
