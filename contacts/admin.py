@@ -15,7 +15,6 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +34,12 @@ from contacts.models import (
     TopicOptOut,
 )
 from contacts.services.attributes import clean_attributes
-from contacts.services.contacts import contact_create, contact_update
+from contacts.services.contacts import (
+    DuplicateContact,
+    check_unique,
+    contact_create,
+    contact_update,
+)
 from contacts.services.fields import EDITABLE_FIELDS, clean_fields
 from workspaces.admin_ids import IdSafeAdminMixin
 from workspaces.params import parse_id
@@ -185,17 +189,10 @@ class ContactAdminForm(forms.ModelForm):
     def _check_unique(self, workspace, cleaned) -> None:
         # The database enforces this on LOWER(email); Django skips the constraint check
         # when `workspace` is read-only, so it is done here to avoid an IntegrityError.
-        for name in ("email", "external_id"):
-            value = cleaned.get(name)
-            if not value:
-                continue
-            others = Contact.objects.annotate(_key=Lower(name)).filter(
-                workspace=workspace, _key=value.lower()
-            )
-            if self.instance.pk:
-                others = others.exclude(pk=self.instance.pk)
-            if others.exists():
-                self.add_error(name, f"Another contact of {workspace} already has '{value}'.")
+        try:
+            check_unique(workspace, cleaned, exclude_id=self.instance.pk)
+        except DuplicateContact as exc:
+            self._add_errors(exc)
 
     def save(self, commit=True):
         # clean() normalised the values (empty email -> NULL, stripped text).
