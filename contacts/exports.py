@@ -99,18 +99,16 @@ class ExportField:
         return self.name.removeprefix(ATTRIBUTE_PREFIX)
 
 
-def field_catalog(workspace: Workspace, attributes=None) -> list[ExportField]:
+def field_catalog(workspace: Workspace) -> list[ExportField]:
     """Every field an export of the workspace can hold, in column order: built-in
     fields, custom attributes by key, tags."""
-    if attributes is None:
-        attributes = selectors.attribute_list(workspace)
     builtin = [
         ExportField(name, field_label(name), "builtin", BUILTIN_FIELD_TYPES[name])
         for name in BUILTIN_FIELDS
     ]
     custom = [
         ExportField(ATTRIBUTE_PREFIX + a.key, a.label or a.key, "attribute", a.type)
-        for a in attributes
+        for a in selectors.attribute_list(workspace)
     ]
     return [*builtin, *custom, ExportField(TAGS, "Tags", "tags", "text")]
 
@@ -153,7 +151,10 @@ def _bound(value, *, end: bool) -> datetime | None:
     if isinstance(value, datetime):
         return value if timezone.is_aware(value) else timezone.make_aware(value)
     moment = timezone.make_aware(datetime.combine(value, time.min))
-    return moment + timedelta(days=1) if end else moment
+    try:
+        return moment + timedelta(days=1) if end else moment
+    except OverflowError:  # up to the last day there is: no end
+        return None
 
 
 def date_filters(**ranges) -> dict[str, str]:
@@ -188,8 +189,10 @@ def file_name(name: str, format: str, default: str) -> str:
     return f"{stem}.{format}"
 
 
-def _day(iso: str) -> str:
-    return f"{parse_datetime(iso):%b %-d, %Y}"
+def _day(iso: str, *, end: bool = False) -> str:
+    """A range's bound in words: "Jun 1, 2026" (an end is excluded: its day before)."""
+    moment = parse_datetime(iso) - timedelta(microseconds=1 if end else 0)
+    return f"{moment:%b} {moment.day}, {moment.year}"
 
 
 @dataclass
@@ -235,13 +238,11 @@ class ExportPlan:
         for what in ("created", "updated"):
             start, stop = self.dates.get(f"{what}_at__gte"), self.dates.get(f"{what}_at__lt")
             if start and stop:
-                last = parse_datetime(stop) - timedelta(microseconds=1)
-                words.append(f"{what} from {_day(start)} to {last:%b %-d, %Y}")
+                words.append(f"{what} from {_day(start)} to {_day(stop, end=True)}")
             elif start:
                 words.append(f"{what} from {_day(start)}")
             elif stop:
-                last = parse_datetime(stop) - timedelta(microseconds=1)
-                words.append(f"{what} up to {last:%b %-d, %Y}")
+                words.append(f"{what} up to {_day(stop, end=True)}")
         return ", ".join(words)
 
     def queryset(self) -> QuerySet:

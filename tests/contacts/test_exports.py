@@ -340,6 +340,7 @@ def test_nothing_to_export_is_a_file_with_its_header(workspace, user):
         ({"fields": []}, "fields"),
         ({"created_from": "2026-02-02", "created_to": "2026-02-01"}, "created_to"),
         ({"updated_from": "yesterday"}, "updated_from"),
+        ({"created_from": "2026-02-02", "created_to": "2026-02-01T23:00:00Z"}, "created_to"),
     ],
 )
 def test_bad_input_is_refused_naming_its_field(workspace, user, kwargs, field):
@@ -352,6 +353,11 @@ def test_bad_input_is_refused_naming_its_field(workspace, user, kwargs, field):
         )
     assert refused.value.field == field
     assert not Job.objects.exists()
+
+
+def test_the_last_day_there_is_ends_no_range(workspace, user, people):
+    job = export(workspace, user, fields=["email"], created_to="9999-12-31")
+    assert job.done == 3 and job.params["dates"] == {}
 
 
 def test_file_names_are_safe(workspace):
