@@ -32,9 +32,12 @@ def test_segments_adds_its_filter_and_contacts_knows_only_the_registry(workspace
 
 def test_the_search_and_the_apis_filters_are_filters_off_the_panel(workspace):
     vip = TagFactory(workspace=workspace, name="VIP")
-    ann = ContactFactory(workspace=workspace, email="Ann@Example.com", first_name="Ann")
+    # Every searched field given: a random last name or company ("Mann", "Hanna Ltd")
+    # would match "ann" too.
+    plain = {"last_name": "Smith", "company": "Acme"}
+    ann = ContactFactory(workspace=workspace, email="Ann@Example.com", first_name="Ann", **plain)
     ann.tags.add(vip)
-    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob")
+    ContactFactory(workspace=workspace, email="bob@example.com", first_name="Bob", **plain)
     for params in ({"q": "ann"}, {"email": " ann@example.COM "}, {"tag_name": "vip"}):
         found = filterset(workspace, **params)
         assert list(found.qs) == [ann], params
