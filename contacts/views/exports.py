@@ -99,10 +99,6 @@ def _set_from_request(request) -> ContactSet | None:
     return ContactSet.matching(workspace, request.GET.get("query", ""))
 
 
-def _catalog(request) -> list[exports.ExportField]:
-    return exports.field_catalog(request.workspace)
-
-
 @writer_required
 @require_http_methods(["GET", "POST"])
 def export_new(request):
@@ -115,7 +111,7 @@ def export_new(request):
             return redirect("contacts:list")
     if not contacts.valid:
         raise Http404("Those contacts cannot be found (was a segment or a tag deleted?).")
-    catalog = _catalog(request)
+    catalog = exports.field_catalog(request.workspace)
     form = ExportForm(request.POST if request.method == "POST" else None, catalog=catalog)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
