@@ -106,13 +106,14 @@ def import_list(request):
 @require_http_methods(["GET", "POST"])
 def import_create(request):
     segments = list(segment_selectors.manual_segment_choices(request.workspace))
+    posted = request.method == "POST"  # a post of a file alone has an empty POST
     form = SetupForm(
-        request.POST or None,
-        request.FILES or None,
+        request.POST if posted else None,
+        request.FILES if posted else None,
         segments=segments,
         initial=setup_initial(request.GET, segments),
     )
-    if request.method == "POST" and form.is_valid():
+    if posted and form.is_valid():
         try:
             imp = services.import_create(
                 workspace=request.workspace, user=request.user, **form.service_arguments()
