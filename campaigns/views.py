@@ -227,7 +227,7 @@ def _act(request, pk, action, done: str):
     campaign = selectors.campaign_get(request.workspace, pk)
     try:
         with transaction.atomic():
-            action(campaign)
+            after = action(campaign)
     except KithError as exc:
         messages.error(request, sentences(exc))
     except Exception as exc:  # jobs.services refuses with Django's ValidationError
@@ -235,6 +235,8 @@ def _act(request, pk, action, done: str):
             raise
         messages.error(request, " ".join(exc.messages))
     else:
+        if callable(done):
+            done = done(after)
         messages.success(request, done.format(name=campaign.name))
     url = campaign.get_absolute_url()
     if wants_fragment(request):
@@ -286,11 +288,17 @@ def campaign_activate(request, pk):
 def campaign_pause(request, pk):
     def pause(campaign):
         if campaign.status == Campaign.Status.SCHEDULED:
-            services.campaign_unschedule(campaign=campaign)
-        else:
-            services.campaign_pause(campaign=campaign)
+            return services.campaign_unschedule(campaign=campaign)
+        return services.campaign_pause(campaign=campaign)
 
-    return _act(request, pk, pause, "“{name}” is paused.")
+    def said(campaign) -> str:
+        if campaign.status == Campaign.Status.DRAFT:
+            return "“{name}” is no longer scheduled."
+        if campaign.status == Campaign.Status.SENDING:
+            return "“{name}” stops after the messages it is sending now; what is sent stays sent."
+        return "“{name}” is paused."
+
+    return _act(request, pk, pause, said)
 
 
 @writer_required

@@ -220,3 +220,18 @@ def test_the_list_shows_each_campaigns_sent_and_opened(client_in, workspace, vip
     rows = dict(re.findall(r'data-campaign-id="(\d+)">(.*?)</tr>', page, re.S))
     assert re.findall(r'<td class="num">(\d+)</td>', rows[str(sent.pk)]) == ["3", "1"]
     assert re.findall(r'<td class="num">(\d+)</td>', rows[str(draft.pk)]) == ["0", "0"]
+
+
+def test_pause_says_what_it_did(client_in, workspace, vip):
+    from campaigns.models import Campaign as Model
+    from jobs.models import Job
+
+    campaign = make(workspace, vip)
+    client_in.post(f"/campaigns/{campaign.pk}/schedule/", {"scheduled_at": "2099-01-01T09:00"})
+    page = client_in.post(f"/campaigns/{campaign.pk}/pause/", follow=True).content.decode()
+    assert "is no longer scheduled" in page
+    job = services.campaign_send(campaign=campaign)  # not run: the test never commits
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, leased_by="a worker")
+    page = client_in.post(f"/campaigns/{campaign.pk}/pause/", follow=True).content.decode()
+    assert "stops after the messages it is sending now" in page
+    assert Model.objects.get(pk=campaign.pk).status == "sending"  # until the worker stops
