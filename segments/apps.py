@@ -21,6 +21,9 @@ class SegmentsConfig(AppConfig):
         register_filter(filters.CONTACT_LIST_FILTER)  # the contact list's `segment=`
         for action in bulk_actions.ACTIONS:  # "Add to segments", "Remove from segment"
             bulk.register(action)
-        from segments import jobs  # "Refresh segments", and the actions above as jobs
+        from contacts import mass_update
+        from segments import actions, jobs  # "Refresh segments", and the actions above as jobs
 
+        bulk.register(mass_update.ACTION)  # the list's bulk bar and a segment's page
         jobs.register()
+        actions.register()  # reset score, remove all, delete all of a segment

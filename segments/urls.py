@@ -4,7 +4,17 @@ builder's live preview, and the contact page's side."""
 
 from django.urls import path
 
-from segments.views import actions, builder, contact, create, dashboard, history, members, usage
+from segments.views import (
+    actions,
+    actions_bulk,
+    builder,
+    contact,
+    create,
+    dashboard,
+    history,
+    members,
+    usage,
+)
 from segments.views import settings as settings_tab
 
 app_name = "segments"
@@ -27,6 +37,10 @@ urlpatterns = [
     path("<int:pk>/save-as-list/", actions.segment_save_as_list, name="save_as_list"),
     path("<int:pk>/archive/", actions.segment_archive, name="archive"),
     path("<int:pk>/delete/", actions.segment_delete, name="delete"),
+    path("<int:pk>/mass-update/", actions_bulk.segment_mass_update, name="mass_update"),
+    path("<int:pk>/reset-score/", actions_bulk.segment_reset_score, name="reset_score"),
+    path("<int:pk>/remove-all/", actions_bulk.segment_remove_all, name="remove_all"),
+    path("<int:pk>/delete-all/", actions_bulk.segment_delete_all, name="delete_all"),
     path("contacts/<int:pk>/", contact.contact_segments, name="contact_segments"),
     path("contacts/<int:pk>/add/", contact.contact_segments_add, name="contact_add"),
     path("contacts/<int:pk>/remove/", contact.contact_segments_remove, name="contact_remove"),
