@@ -12,6 +12,8 @@ a sandbox.
   shows it beside the field, a delivery records it as failed; never a 500.
 """
 
+import re
+
 from django.template import (
     Context,
     Engine,
@@ -67,7 +69,7 @@ def compile_template(source: str, *, field: str):
     try:
         template = ENGINE.from_string(source or "")
     except TemplateSyntaxError as exc:
-        raise RenderError(f"The template cannot be read: {exc}", field=field) from exc
+        raise RenderError(_in_words(str(exc)), field=field) from exc
     except Exception as exc:  # the lexer and parser raise more than their own error
         raise RenderError(f"The template cannot be read: {exc}", field=field) from exc
     unknown = sorted(
@@ -84,6 +86,29 @@ def compile_template(source: str, *, field: str):
             field=field,
         )
     return template
+
+
+BLOCK_TAG = re.compile(r"Invalid block tag on line (\d+): '([^']*)'")
+FILTER = re.compile(r"Invalid filter: '([^']*)'")
+
+
+def _in_words(error: str) -> str:
+    """Django's syntax error, said for a marketer: a tag or filter left out of the
+    sandbox is named with what is there instead of "did you forget to load it"."""
+    found = BLOCK_TAG.search(error)
+    if found and found.group(2) not in SAFE_TAGS and not found.group(2).startswith("end"):
+        line, tag = found.groups()
+        return (
+            f"Line {line}: {{% {tag} %}} cannot be used in a message. "
+            f"Tags that can: {', '.join(SAFE_TAGS)}."
+        )
+    found = FILTER.search(error)
+    if found:
+        return (
+            f"The filter “{found.group(1)}” cannot be used in a message. "
+            f"Filters that can: {', '.join(SAFE_FILTERS)}."
+        )
+    return f"The template cannot be read: {error}"
 
 
 def _first_name(node: VariableNode) -> str | None:

@@ -62,7 +62,7 @@ def test_create_a_campaign_from_the_form(client_in, vip):
     [
         ({"subject": "Hi {{ first_nme }}"}, "subject", "Unknown field first_nme"),
         ({"body": "{% if %}"}, "body", "The template cannot be read"),
-        ({"body": "{% for x in email %}{% endfor %}"}, "body", "for"),
+        ({"body": "{% for x in email %}{% endfor %}"}, "body", "{% for %} cannot be used"),
         ({"body": ""}, "body", "Write the message."),
         ({"include": []}, "include", "Choose at least one segment to send to."),
         ({"kind": "triggered", "include": []}, "trigger", "Choose the segment whose new"),
@@ -88,7 +88,7 @@ def test_the_preview_renders_for_a_sample_contact_and_counts_the_audience(client
     broken = client_in.post(
         "/campaigns/preview/", form_data(vip, body="{{ x|nope }}"), HTTP_HX_REQUEST="true"
     )
-    assert "Invalid filter" in broken.content.decode()
+    assert "The filter “nope” cannot be used in a message." in broken.content.decode()
 
 
 def test_the_list_and_the_page_read_a_fixed_number_of_queries(
