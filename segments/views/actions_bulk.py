@@ -79,16 +79,33 @@ def _page(request, segment, form, *, title, button, help_text, extra=None):
     )
 
 
-def _count(segment) -> tuple[int, bool]:
-    return capped_count(actions.members(segment).contacts())
-
-
-def _start(request, form, **kwargs):
-    try:
-        return _started(request, actions.action_start(user=request.user, **kwargs))
-    except KithError as exc:
-        add_service_error(form, exc)
-        return None
+def _confirmed(request, segment, form, action, *, title, button, help_text, refusal=""):
+    """Reset score, remove all, delete all: the page asks (`help_text` names the
+    member count as {members}), then starts the job and opens its page."""
+    if refusal:
+        form.is_valid()
+        form.add_error(None, refusal)
+    elif form.is_valid():
+        reason = form.cleaned_data.get("reason", "").strip()
+        try:
+            job = actions.action_start(
+                segment=segment, action=action, user=request.user, reason=reason
+            )
+        except KithError as exc:
+            add_service_error(form, exc)
+        else:
+            return _started(request, job)
+    count, more = capped_count(actions.members(segment).contacts())
+    members = f"{count:,}{'+' * more}"
+    return _page(
+        request,
+        segment,
+        form,
+        title=title,
+        button=button,
+        help_text=help_text.format(members=members),
+        extra={"count": count},
+    )
 
 
 @writer_required
@@ -131,20 +148,14 @@ def segment_mass_update(request, pk):
 @require_http_methods(["GET", "POST"])
 def segment_reset_score(request, pk):
     segment = segment_or_404(request, pk)
-    form = ResetScoreForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
-        reason = form.cleaned_data["reason"].strip()
-        started = _start(request, form, segment=segment, action="reset_score", reason=reason)
-        if started:
-            return started
-    count, more = _count(segment)
-    return _page(
+    return _confirmed(
         request,
         segment,
-        form,
+        ResetScoreForm(request.POST if request.method == "POST" else None),
+        "reset_score",
         title=f"Reset the score of “{segment.name}”",
         button="Reset now",
-        help_text=f"The score of its {count:,}{'+' * more} members becomes 0.",
+        help_text="The score of its {members} members becomes 0.",
     )
 
 
@@ -152,22 +163,16 @@ def segment_reset_score(request, pk):
 @require_http_methods(["GET", "POST"])
 def segment_remove_all(request, pk):
     segment = segment_or_404(request, pk)
-    form = ConfirmForm(request.POST if request.method == "POST" else None)
-    if segment.is_filter:
-        form.is_valid()
-        form.add_error(None, "Only a manual segment's members can be removed.")
-    elif form.is_valid():
-        started = _start(request, form, segment=segment, action="remove_all")
-        if started:
-            return started
-    count, more = _count(segment)
-    return _page(
+    return _confirmed(
         request,
         segment,
-        form,
+        # Bound on a filter segment's page too, to carry the refusal.
+        ConfirmForm(request.POST if request.method == "POST" or segment.is_filter else None),
+        "remove_all",
         title=f"Remove all members of “{segment.name}”",
         button="Remove all members",
-        help_text=f"Its {count:,}{'+' * more} members leave the segment; the contacts stay.",
+        help_text="Its {members} members leave the segment; the contacts stay.",
+        refusal="Only a manual segment's members can be removed." if segment.is_filter else "",
     )
 
 
@@ -175,21 +180,15 @@ def segment_remove_all(request, pk):
 @require_http_methods(["GET", "POST"])
 def segment_delete_all(request, pk):
     segment = segment_or_404(request, pk)
-    form = TypedNameForm(request.POST if request.method == "POST" else None, segment=segment)
-    if form.is_valid():
-        started = _start(request, form, segment=segment, action="delete_all")
-        if started:
-            return started
-    count, more = _count(segment)
-    return _page(
+    return _confirmed(
         request,
         segment,
-        form,
+        TypedNameForm(request.POST if request.method == "POST" else None, segment=segment),
+        "delete_all",
         title=f"Delete all contacts of “{segment.name}”",
         button="Delete all contacts",
         help_text=(
-            f"{count:,}{'+' * more} contacts will be deleted for good, from every list and "
-            "segment. Type the segment's name to confirm."
+            "{members} contacts will be deleted for good, from every list and segment. "
+            "Type the segment's name to confirm."
         ),
-        extra={"count": count},
     )

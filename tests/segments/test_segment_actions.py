@@ -217,3 +217,38 @@ def test_delete_all_of_a_segment_of_50000_contacts(
     assert segment.member_count == 0
     note = Notification.objects.get(user=user)
     assert note.body == job.message and note.level == "success"
+
+
+def test_the_segment_page_and_each_dashboard_row_offer_the_actions(
+    client_in, workspace, people, django_capture_on_commit_callbacks
+):
+    vip = manual(workspace, contacts=people[:2])
+    french = filtered(workspace, django_capture_on_commit_callbacks)
+    page = unescaped(client_in.get(url("detail", vip)))
+    for name in ("mass_update", "reset_score", "remove_all", "delete_all"):
+        assert f'href="{url(name, vip)}"' in page
+    page = unescaped(client_in.get(url("detail", french)))
+    assert url("reset_score", french) in page and url("remove_all", french) not in page
+    dashboard = unescaped(client_in.get(reverse("segments:list")))
+    for segment in (vip, french):
+        assert f'aria-label="Actions on {segment.name}"' in dashboard
+        assert f'href="{url("delete_all", segment)}"' in dashboard
+        assert f'href="{url("delete", segment)}"' in dashboard
+    assert f'href="{url("conditions", french)}"' in dashboard  # its Edit
+    assert url("remove_all", vip) in dashboard and url("remove_all", french) not in dashboard
+
+
+def test_a_viewer_gets_no_actions_and_cannot_open_them(member_client, workspace, people):
+    client = member_client("viewer")
+    vip = manual(workspace, contacts=people[:2])
+    assert url("reset_score", vip) not in unescaped(client.get(url("detail", vip)))
+    for name in ("mass_update", "reset_score", "remove_all", "delete_all"):
+        assert client.get(url(name, vip)).status_code == 403
+
+
+def test_the_remove_all_page_of_a_filter_segment_says_why_not(
+    client_in, workspace, people, django_capture_on_commit_callbacks
+):
+    segment = filtered(workspace, django_capture_on_commit_callbacks)
+    response = client_in.get(url("remove_all", segment))
+    assert "Only a manual segment's members can be removed." in unescaped(response)
