@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -9,6 +10,7 @@ from segments import jobs as segment_jobs
 from segments import selectors
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
 from workspaces.admin_ids import IdSafeAdminMixin
+from workspaces.middleware import SESSION_KEY
 
 
 def _admin_url(kind: str, pk: int) -> str:
@@ -57,7 +59,7 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     ]
     exclude = ["conditions"]
     filter_horizontal = ["topics"]
-    actions = ["refresh"]
+    actions = ["refresh", "mass_update", "reset_score", "remove_all", "delete_all"]
 
     def get_deleted_objects(self, objs, request):
         """A segment in use is not deleted (the database refuses too): the page names
@@ -102,6 +104,36 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
                     job.pk,
                 ),
             )
+
+
+def _open_page(name: str, description: str):
+    """An admin action that opens the segment page's action of that name (it asks
+    first, then starts the job), in the segment's workspace when the admin is a member
+    of it; one segment at a time."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        segments = list(queryset[:2])
+        if len(segments) != 1:
+            modeladmin.message_user(request, "Select exactly one segment.", messages.WARNING)
+            return None
+        segment = segments[0]
+        if not request.user.memberships.filter(workspace_id=segment.workspace_id).exists():
+            modeladmin.message_user(
+                request, f"You are not a member of {segment.workspace.name}.", messages.ERROR
+            )
+            return None
+        request.session[SESSION_KEY] = segment.workspace_id
+        return redirect(reverse(f"segments:{name}", args=[segment.pk]))
+
+    action.__name__ = name
+    return action
+
+
+SegmentAdmin.mass_update = _open_page("mass_update", "Mass update the members of…")
+SegmentAdmin.reset_score = _open_page("reset_score", "Reset the contact score of…")
+SegmentAdmin.remove_all = _open_page("remove_all", "Remove all members of… (manual segment)")
+SegmentAdmin.delete_all = _open_page("delete_all", "Delete all contacts of…")
 
 
 @admin.register(SegmentMember)

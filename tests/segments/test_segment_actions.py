@@ -252,3 +252,20 @@ def test_the_remove_all_page_of_a_filter_segment_says_why_not(
     segment = filtered(workspace, django_capture_on_commit_callbacks)
     response = client_in.get(url("remove_all", segment))
     assert "Only a manual segment's members can be removed." in unescaped(response)
+
+
+def test_the_admin_actions_open_the_same_pages(client, workspace, user, people):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    vip = manual(workspace, contacts=people[:2])
+    other = manual(workspace, name="Other")
+    changelist = reverse("admin:segments_segment_changelist")
+    for name in ("mass_update", "reset_score", "remove_all", "delete_all"):
+        response = client.post(changelist, {"action": name, "_selected_action": [vip.pk]})
+        assert response.status_code == 302 and response["Location"] == url(name, vip)
+        assert client.get(response["Location"]).status_code == 200
+    data = {"action": "delete_all", "_selected_action": [vip.pk, other.pk]}
+    response = client.post(changelist, data, follow=True)
+    assert "Select exactly one segment." in unescaped(response)
+    assert not Job.objects.exists()
