@@ -63,6 +63,8 @@ CHILD = """
 import os, resource, sys, time
 import django
 django.setup()
+from django.conf import settings
+settings.DEBUG = False  # a worker as in production: no query log
 from jobs.tasks import run_job
 started = time.perf_counter()
 status = run_job(int(sys.argv[1]))

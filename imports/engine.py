@@ -32,7 +32,7 @@ from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.urls import reverse
 
 from contacts.models import Contact, CustomAttribute, clean_lookup
@@ -184,6 +184,9 @@ class _Work:
                             checkpoint=checkpoint,
                         )
                     number += 1
+                    # With DEBUG on (make run's worker) Django keeps every query's SQL,
+                    # a chunk's rows included, and only a request would clear it.
+                    reset_queries()
         except FileRefused as exc:
             self.context.set_result(message=exc.message)
             raise
