@@ -12,13 +12,8 @@ before its delivery is marked sent (one UPDATE): that message would go twice; th
 claim keeps it to that one message.
 """
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -30,8 +25,8 @@ from contacts.models import Contact
 from jobs import sweep
 from jobs.models import Job
 from segments import services as segment_services
-from tests.conftest import ROOT, _test_database_url
 from tests.factories import ContactFactory, WorkspaceFactory
+from tests.killable import KillableWorker, own_queue
 
 pytestmark = pytest.mark.services
 LEASE_SECONDS = 5
@@ -39,59 +34,19 @@ CONTACTS = 300
 HELD_AFTER = 80  # messages written before the worker is held, then killed
 
 
-class Worker:
-    """`celery worker` in its own process group, so SIGKILL takes the pool too."""
-
-    def __init__(self, queue: str, postgres: str, redis_url: str, mail_dir: Path, log_path):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.campaigns.worker_settings",
-            "KITH_TEST_MAIL_DIR": str(mail_dir),
-            "KITH_TEST_QUEUE": queue,
-            "DATABASE_URL": _test_database_url(postgres),
-            "REDIS_URL": redis_url,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        self.log_path = log_path
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue),
-            *("--hostname", f"{queue}-{uuid.uuid4().hex[:4]}@localhost", "--concurrency", "2"),
-            *("--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+def Worker(queue, postgres, redis_url, mail_dir: Path, log_path) -> KillableWorker:  # noqa: N802
+    """A worker whose mail goes to files in `mail_dir` (tests.campaigns.worker_settings)."""
+    return KillableWorker(
+        queue, postgres, redis_url, log_path, lease_seconds=LEASE_SECONDS,
+        settings_module="tests.campaigns.worker_settings",
+        env={"KITH_TEST_MAIL_DIR": str(mail_dir), "KITH_TEST_QUEUE": queue},
+        flags=("--without-heartbeat",),
+    )  # fmt: skip
 
 
 @pytest.fixture
 def queue(redis_url, postgres, transactional_db, settings):
-    from config.celery import app
-
-    name = f"kith-campaigns-{uuid.uuid4().hex[:8]}"
-    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager, app.conf.task_default_queue = False, name
-    settings.JOB_LEASE_SECONDS = LEASE_SECONDS
-    settings.BACKGROUND_SWEEP_SECONDS = 1
-    yield name
-    app.conf.task_always_eager, app.conf.task_default_queue = saved
+    yield from own_queue("campaigns", settings, lease_seconds=LEASE_SECONDS, sweep_seconds=1)
 
 
 def written(mail_dir: Path) -> list[int]:
@@ -102,7 +57,7 @@ def written(mail_dir: Path) -> list[int]:
     return ids
 
 
-def wait(check, seconds: float, what: str, worker: Worker, every=None) -> None:
+def wait(check, seconds: float, what: str, worker: KillableWorker, every=None) -> None:
     start = last = time.monotonic()
     while time.monotonic() - start < seconds:
         if check():
@@ -118,7 +73,7 @@ def people(ws) -> list[Contact]:
     return [ContactFactory(workspace=ws, email=f"p{n}@x.io", country="FR") for n in range(CONTACTS)]
 
 
-def kill_midway(mail_dir: Path, first: Worker) -> None:
+def kill_midway(mail_dir: Path, first: KillableWorker) -> None:
     wait(lambda: len(written(mail_dir)) >= HELD_AFTER, 60, "messages written", first)
     (mail_dir / "hold").touch()
     wait(lambda: (mail_dir / "held").exists(), 30, "the worker to hold a message", first)

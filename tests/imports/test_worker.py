@@ -5,12 +5,8 @@ uninterrupted run, no contact twice, and every rejected row once in the error fi
 
 import csv
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
+from functools import partial
 
 import pytest
 from django.core.files.storage import default_storage
@@ -21,8 +17,8 @@ from contacts.models import Contact
 from imports import services
 from jobs.models import Job
 from jobs.sweep import sweep
-from tests.conftest import ROOT, _test_database_url
 from tests.factories import WorkspaceFactory
+from tests.killable import KillableWorker, own_queue
 
 pytestmark = pytest.mark.services
 LEASE_SECONDS = 5
@@ -59,61 +55,14 @@ def messy_file(rows: int, distinct: int) -> tuple[bytes, dict, list[int]]:
     return out.getvalue().encode(), expected, rejected
 
 
-class Worker:
-    """`celery worker` in its own process group, so SIGKILL takes its pool too."""
-
-    def __init__(self, queue: str, postgres: str, redis_url: str, log_path):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": _test_database_url(postgres),
-            "REDIS_URL": redis_url,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        self.log_path = log_path
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue),
-            *("--hostname", f"{queue}-{uuid.uuid4().hex[:4]}@localhost", "--concurrency", "1"),
-            *("--loglevel", "INFO", "--without-gossip", "--without-mingle"),
-        ]
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+Worker = partial(KillableWorker, lease_seconds=LEASE_SECONDS, concurrency=1)
 
 
 @pytest.fixture
 def queue(redis_url, postgres, transactional_db, settings):
-    from config.celery import app
-
-    name = f"kith-imports-{uuid.uuid4().hex[:8]}"
-    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager, app.conf.task_default_queue = False, name
-    settings.JOB_LEASE_SECONDS = LEASE_SECONDS
-    settings.BACKGROUND_SWEEP_SECONDS = SWEEP_SECONDS
-    yield name
-    app.conf.task_always_eager, app.conf.task_default_queue = saved
+    yield from own_queue(
+        "imports", settings, lease_seconds=LEASE_SECONDS, sweep_seconds=SWEEP_SECONDS
+    )
 
 
 def start_import(workspace, content: bytes):

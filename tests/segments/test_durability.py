@@ -3,12 +3,8 @@ work: the refresh rolls back, the pending row and the dead worker's lease stay, 
 once a new worker is there the sweep hands it the work (commands.md, "Background
 work"). PostgreSQL + Redis + real worker processes."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -18,8 +14,8 @@ from contacts.models import Contact
 from segments import pending, services
 from segments.models import PendingChange, PendingRefresh, Segment, SegmentChange, SegmentMember
 from segments.query import compile_rule, load_catalog
-from tests.conftest import ROOT, _test_database_url
 from tests.factories import WorkspaceFactory
+from tests.killable import KillableWorker, own_queue
 
 pytestmark = pytest.mark.services
 LEASE_SECONDS = 5
@@ -28,60 +24,12 @@ CONTACTS = 100_000
 RULE = {"any": [{"field": "email", "op": "exists"}, {"field": "score", "op": "gt", "value": 10}]}
 
 
-class Worker:
-    """`celery worker` in its own process group, so SIGKILL takes the pool too."""
-
-    def __init__(self, queue: str, postgres: str, redis_url: str, log_path):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": _test_database_url(postgres),
-            "REDIS_URL": redis_url,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-        self.log_path = log_path
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue),
-            *("--hostname", f"{queue}-{uuid.uuid4().hex[:4]}@localhost", "--concurrency", "2"),
-            *("--loglevel", "INFO", "--without-gossip", "--without-mingle"),
-        ]
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+Worker = partial(KillableWorker, lease_seconds=LEASE_SECONDS)
 
 
 @pytest.fixture
 def queue(redis_url, postgres, transactional_db, settings):
-    from config.celery import app
-
-    name = f"kith-durability-{uuid.uuid4().hex[:8]}"
-    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager, app.conf.task_default_queue = False, name
-    settings.JOB_LEASE_SECONDS = LEASE_SECONDS
-    yield name
-    app.conf.task_always_eager, app.conf.task_default_queue = saved
+    yield from own_queue("durability", settings, lease_seconds=LEASE_SECONDS)
 
 
 def refresh_running() -> bool:
@@ -94,7 +42,7 @@ def refresh_running() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def wait(check, seconds: float, what: str, worker: Worker) -> float:
+def wait(check, seconds: float, what: str, worker: KillableWorker) -> float:
     start = time.monotonic()
     while time.monotonic() - start < seconds:
         if check():
