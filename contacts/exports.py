@@ -19,16 +19,20 @@ jobs app, or at once from the shell (export_segment).
   the new one's); the result is complete either way.
 - One writer for the job and the shell: ExportPlan.write, with a callback per chunk
   (the job saves its progress and stops when cancelled; the command prints).
+- Kept EXPORT_RETENTION_DAYS: the sweep deletes older files (`expire_old`); the job's
+  row stays, marked expired.
 """
 
 import csv
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -73,6 +77,9 @@ XLSX_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
 MAX_FILE_NAME = 100
 USE_COPY = True  # PostgreSQL writes the CSV rows (the tests turn it off to compare)
 DIRECTORY = "exports"  # in default_storage: exports/<workspace>/<job>/<file name>
+EXPIRE_BATCH = 500  # old files deleted per sweep (the next sweep takes the rest)
+
+logger = logging.getLogger(__name__)
 
 
 def formula_safe(value):
@@ -685,3 +692,33 @@ def _keep(path: Path, final: str) -> None:
         default_storage.delete(final)
         with path.open("rb") as handle:
             default_storage.save(final, File(handle))
+
+
+# ---------------------------------------------------------------- old files
+
+
+def expire_old(now=None) -> int:
+    """Delete the files of exports finished more than EXPORT_RETENTION_DAYS ago; the
+    job's row stays (the Exports page's history says "expired"). A sweeper of
+    jobs.sweep (registered in ContactsConfig.ready) that sends nothing again: it logs
+    how many files went and returns 0."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    old = Job.objects.filter(kind=KIND, finished_at__lt=cutoff).exclude(result_file="")
+    expired = 0
+    for job in old.only("pk", "params", "result_file")[:EXPIRE_BATCH]:
+        local = _local_path(job.result_file)
+        try:
+            default_storage.delete(job.result_file)
+            if local is not None:
+                local.parent.rmdir()  # exports/<workspace>/<job>/, empty now
+        except OSError:  # a folder something else was put in: the file is gone anyway
+            if default_storage.exists(job.result_file):
+                logger.warning("Export file %s could not be deleted.", job.result_file)
+                continue
+        params = {**job.params, "expired": True}
+        Job.objects.filter(pk=job.pk).update(result_file="", params=params)
+        expired += 1
+    if expired:
+        logger.info("Deleted the files of %s export(s) older than %s days.", expired,
+                    settings.EXPORT_RETENTION_DAYS)  # fmt: skip
+    return 0

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request at hand for the audit trail's "who did it" (workspaces.audit).
+    "workspaces.audit.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -298,3 +300,7 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 100 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
 # Rows checked, written and checkpointed together (one transaction each).
 IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000)
+
+# Exports: a finished export's file is deleted by the sweep this many days after it
+# was made (the Exports page then says "expired").
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7)

@@ -8,19 +8,20 @@ one exports a segment of 50,000 contacts."""
 import csv
 import io
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from contacts import exports
 from contacts.models import Contact, ContactTag, CustomAttribute, Tag
 from contacts.sets import ContactSet
-from jobs import runner
+from jobs import runner, sweep
 from jobs.models import Job
 from segments import services as segment_services
 from tests.factories import ContactFactory, MembershipFactory, UserFactory
@@ -546,6 +547,36 @@ def test_another_workspaces_segment_and_export_are_404(
     assert client.get(reverse("jobs:detail", args=[job.pk])).status_code == 404
     assert client.get(NEW, {"segment": segment.pk}).status_code == 404
     assert job.params["name"] not in client.get(LIST).content.decode()
+
+
+def test_old_export_files_are_deleted_by_the_sweep_and_shown_expired(
+    client_in, workspace, user, people, settings, media
+):
+    settings.EXPORT_RETENTION_DAYS = 7
+    old, recent = export(workspace, user, name="old"), export(workspace, user, name="recent")
+    Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=7, hours=1))
+    Job.objects.filter(pk=recent.pk).update(finished_at=timezone.now() - timedelta(days=6))
+    old_path = media / old.result_file
+    assert old_path.exists()
+
+    sweep.sweep()
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old_path.exists() and not old_path.parent.exists()
+    assert old.result_file == "" and old.params["expired"] is True
+    assert old.message.startswith("Exported 3 contacts")  # the history stays
+    assert read_csv(recent)[1:] and recent.result_file
+    html = client_in.get(LIST).content.decode()
+    row = html[html.index(f'data-job-id="{old.pk}"') :].split("</tr>")[0]
+    assert ">expired<" in row and reverse("jobs:download", args=[old.pk]) not in row
+    assert reverse("jobs:download", args=[recent.pk]) in html
+    assert client_in.get(reverse("jobs:download", args=[old.pk])).status_code == 404
+
+    settings.EXPORT_RETENTION_DAYS = 5  # a shorter setting takes the recent one too
+    sweep.sweep()
+    recent.refresh_from_db()
+    assert recent.result_file == "" and recent.params["expired"] is True
 
 
 # ---------------------------------------------------------------- PostgreSQL
