@@ -21,6 +21,7 @@ from django.utils import timezone
 from jobs import registry
 from jobs.models import MAX_ERRORS, Job
 from jobs.services import dispatch
+from workspaces import audit
 from workspaces.services import notification_create
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def _end(context: JobContext, status: str) -> str:
         )
         if updated:
             job.refresh_from_db()
+            audit.job_ended(job)  # the outcome of an action the audit trail saw start
             _notify(job)
     return status
 

@@ -27,6 +27,7 @@ from jobs.runner import JobCancelled
 from jobs.services import job_start
 from segments import services
 from segments.models import Segment, Source
+from workspaces.audit import Verb
 from workspaces.errors import KithError
 
 KIND = "segment_action"
@@ -103,7 +104,7 @@ def action_start(*, segment: Segment, action: str, user=None, reason: str = "") 
     if reason:
         who = getattr(user, "username", "") or "someone"
         title = f"{title} by {who}: {reason}"
-    return job_start(
+    job = job_start(
         workspace=segment.workspace,
         kind=KIND,
         title=title,
@@ -116,6 +117,15 @@ def action_start(*, segment: Segment, action: str, user=None, reason: str = "") 
         },
         user=user,
     )
+    services.segment_audit(
+        segment,
+        Verb.ACTION_STARTED,
+        job_id=job.pk,
+        action=action,
+        label=chosen.label,
+        reason=reason,
+    )
+    return job
 
 
 # ---------------------------------------------------------------- the job

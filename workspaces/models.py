@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Workspace(models.Model):
@@ -110,3 +111,72 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class AuditEntry(models.Model):
+    """One line of the audit trail: who did what to which thing, when (workspaces.audit
+    writes them, in the transaction of the change). The subject is named as it was then,
+    so the entries of a deleted segment still read well; the floor knows no segment, so
+    the subject is a type, an id and a name, not a foreign key."""
+
+    class Verb(models.TextChoices):
+        CREATED = "created", "Created"
+        CLONED = "cloned", "Cloned"
+        SAVED_AS_LIST = "saved_as_list", "Saved as a list"
+        RENAMED = "renamed", "Renamed"
+        DESCRIBED = "described", "Description changed"
+        TOPICS = "topics", "Topics changed"
+        RULE_CHANGED = "rule_changed", "Rule changed"
+        ARCHIVED = "archived", "Archived"
+        UNARCHIVED = "unarchived", "Unarchived"
+        DELETED = "deleted", "Deleted"
+        ACTION_STARTED = "action_started", "Action started"
+        ACTION_DONE = "action_done", "Action done"
+        ACTION_FAILED = "action_failed", "Action failed"
+        ACTION_CANCELLED = "action_cancelled", "Action cancelled"
+        MEMBER_ADDED = "member_added", "Member added"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        MEMBER_REMOVED = "member_removed", "Member removed"
+        KEY_CREATED = "key_created", "API key created"
+        KEY_REVOKED = "key_revoked", "API key revoked"
+
+    class Subject(models.TextChoices):
+        SEGMENT = "segment", "Segment"
+        MEMBER = "member", "Member"
+        API_KEY = "api_key", "API key"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_entries")
+    # Who: a user, an API key, or neither (the system: beat, a command, a worker).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=200)  # as it was then: "ann", "API key “Zapier”"
+    verb = models.CharField(max_length=30, choices=Verb.choices)
+    subject_type = models.CharField(max_length=20, choices=Subject.choices)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_name = models.CharField(max_length=200, blank=True)
+    # The job an action started (no foreign key: jobs sit above the floor); its outcome
+    # entry finds the start's subject by it.
+    job_id = models.BigIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["workspace", "-created_at", "-id"], name="audit_workspace"),
+            models.Index(
+                fields=["subject_type", "subject_id", "-created_at", "-id"], name="audit_subject"
+            ),
+            models.Index(
+                fields=["job_id"], name="audit_job", condition=models.Q(job_id__isnull=False)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.actor_name} {self.get_verb_display().lower()} {self.subject_name}"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import ApiKey, Membership, Notification, Role, Workspace
 
@@ -72,7 +73,20 @@ def membership_add(*, workspace: Workspace, username: str, role: str) -> Members
         raise KithError(f"There is no user '{username}'.", field="username")
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise KithError(f"{user.username} is already a member.", field="username")
-    return Membership.objects.create(workspace=workspace, user=user, role=role)
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+    _audit_member(membership, audit.Verb.MEMBER_ADDED, role=membership.get_role_display())
+    return membership
+
+
+def _audit_member(membership: Membership, verb: str, **details) -> None:
+    audit.record(
+        workspace=membership.workspace_id,
+        verb=verb,
+        subject_type=audit.Subject.MEMBER,
+        subject_id=membership.user_id,
+        subject_name=membership.user.get_username(),
+        details=details,
+    )
 
 
 # A member's use of a workspace is written at most this often (one UPDATE a minute).
@@ -109,8 +123,13 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
         raise KithError(f"Unknown role '{role}'.", field="role")
     if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(membership):
         raise KithError("A workspace keeps at least one owner.", field="role")
+    old = membership.get_role_display()
     membership.role = role
     membership.save(update_fields=["role"])
+    if membership.get_role_display() != old:
+        _audit_member(
+            membership, audit.Verb.ROLE_CHANGED, old=old, new=membership.get_role_display()
+        )
     return membership
 
 
@@ -118,6 +137,7 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
 def membership_remove(*, membership: Membership) -> None:
     if membership.role == Role.OWNER and not _owners_left(membership):
         raise KithError("A workspace keeps at least one owner.")
+    _audit_member(membership, audit.Verb.MEMBER_REMOVED, role=membership.get_role_display())
     membership.delete()
 
 
@@ -125,6 +145,18 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def _audit_key(api_key: ApiKey, verb: str) -> None:
+    audit.record(
+        workspace=api_key.workspace_id,
+        verb=verb,
+        subject_type=audit.Subject.API_KEY,
+        subject_id=api_key.pk,
+        subject_name=api_key.name,
+        details={"prefix": api_key.prefix},
+    )
+
+
+@transaction.atomic
 def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple[ApiKey, str]:
     """A new key and its full text, which is shown once and never stored."""
     name = (name or "").strip()
@@ -140,13 +172,16 @@ def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple
         key_hash=hash_key(raw),
         created_by=created_by,
     )
+    _audit_key(key, audit.Verb.KEY_CREATED)
     return key, raw
 
 
+@transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        _audit_key(api_key, audit.Verb.KEY_REVOKED)
     return api_key
 
 

@@ -46,7 +46,7 @@ from segments.services.members import (
     segment_members_add,
     segment_members_remove,
 )
-from segments.services.rules import UNSET
+from segments.services.rules import UNSET, segment_audit
 
 __all__ = [
     "UNSET",
@@ -71,6 +71,7 @@ __all__ = [
     "segment_delete",
     "segment_members_add",
     "segment_members_remove",
+    "segment_audit",
     "segment_save_as_list",
     "segment_update",
     "segments_bulk_create",

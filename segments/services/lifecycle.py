@@ -29,8 +29,18 @@ from segments.errors import (
     conditions_validate,
 )
 from segments.models import Segment, SegmentMember, Source
-from segments.services.rules import UNSET, lock_with_named, rule_saved, rule_set
+from segments.services.rules import (
+    UNSET,
+    lock_with_named,
+    rule_change_details,
+    rule_saved,
+    rule_set,
+    segment_audit,
+)
+from workspaces import audit
 from workspaces.models import Workspace
+
+Verb = audit.Verb
 
 
 def clean_name(name) -> str:
@@ -120,6 +130,8 @@ def segment_create(
         segment.topics.set(_topics(workspace, topics))
     if segment.is_filter:
         rule_saved(segment)
+    if origin not in (Segment.Origin.CLONE, Segment.Origin.LIST):  # those say what they copied
+        segment_audit(segment, Verb.CREATED, kind=kind, origin=origin)
     return segment
 
 
@@ -134,6 +146,8 @@ def segment_update(
     topics=UNSET,
 ) -> Segment:
     segment = lock_with_named(segment, conditions)
+    before = {"name": segment.name, "description": segment.description}
+    before.update(archived=segment.archived, conditions=segment.conditions)
     changed = ["updated_at"]
     if name is not UNSET:
         segment.name = clean_name(name)
@@ -163,16 +177,40 @@ def segment_update(
             f"A segment named '{segment.name}' already exists.", field="name"
         ) from None
     if topics is not UNSET:
+        old_topics = sorted(segment.topics.values_list("name", flat=True))
         segment.topics.set(_topics(segment.workspace, topics))
+        new_topics = sorted(segment.topics.values_list("name", flat=True))
+        if new_topics != old_topics:
+            segment_audit(segment, Verb.TOPICS, old=old_topics, new=new_topics)
     if rule_changed:
         rule_saved(segment)
+        segment_audit(
+            segment, Verb.RULE_CHANGED, **rule_change_details(segment, before["conditions"])
+        )
+    _audit_update(segment, before)
     return segment
 
 
+def _audit_update(segment: Segment, before: dict) -> None:
+    """One entry per kind of change that changed something."""
+    if segment.name != before["name"]:
+        segment_audit(segment, Verb.RENAMED, old=before["name"], new=segment.name)
+    if segment.description != before["description"]:
+        segment_audit(
+            segment, Verb.DESCRIBED, old=before["description"][:500], new=segment.description[:500]
+        )
+    if segment.archived != before["archived"]:
+        segment_audit(segment, Verb.ARCHIVED if segment.archived else Verb.UNARCHIVED)
+
+
+@transaction.atomic
 def segments_set_archived(*, workspace: Workspace, ids: list[int], archived: bool) -> int:
-    return Segment.objects.filter(workspace=workspace, pk__in=ids).update(
-        archived=archived, updated_at=timezone.now()
-    )
+    chosen = Segment.objects.filter(workspace=workspace, pk__in=ids)
+    changing = list(chosen.exclude(archived=archived).only("pk", "name", "workspace_id"))
+    count = chosen.update(archived=archived, updated_at=timezone.now())
+    for segment in changing:
+        segment_audit(segment, Verb.ARCHIVED if archived else Verb.UNARCHIVED)
+    return count
 
 
 def segment_delete(*, segment: Segment) -> None:
@@ -184,6 +222,7 @@ def segment_delete(*, segment: Segment) -> None:
             usage = selectors.segment_usage(locked)
             if selectors.is_in_use(usage):
                 raise SegmentInUse(_in_use_message(locked, usage), usage=usage)
+            segment_audit(locked, Verb.DELETED, kind=locked.kind, members=locked.member_count)
             locked.delete()
     except (ProtectedError, IntegrityError):
         usage = selectors.segment_usage(segment)
@@ -224,6 +263,7 @@ def segment_clone(*, segment: Segment, name: str, conditions=UNSET, created_by=N
     if not segment.is_filter:
         _copy_members(segment, clone, source_tag=Source.MANUAL)
         clone.refresh_from_db(fields=["member_count", "refreshed_at"])
+    segment_audit(clone, Verb.CLONED, source_id=segment.pk, source_name=segment.name)
     return clone
 
 
@@ -241,6 +281,13 @@ def segment_save_as_list(*, segment: Segment, name: str, created_by=None) -> Seg
     _copy_members(segment, snapshot, source_tag=Source.MANUAL)
     # The count moved in the database (an UPDATE ... + n), not on this object.
     snapshot.refresh_from_db(fields=["member_count", "refreshed_at"])
+    segment_audit(
+        snapshot,
+        Verb.SAVED_AS_LIST,
+        source_id=segment.pk,
+        source_name=segment.name,
+        members=snapshot.member_count,
+    )
     return snapshot
 
 

@@ -13,8 +13,11 @@ recorded as dependencies), and the whole refresh it queues.
 from django.utils import timezone
 
 from segments import pending, rules
+from segments.conditions import Vocabulary, registry
+from segments.conditions.base import group_parts, is_group
 from segments.errors import InvalidConditions, SegmentError, conditions_validate
 from segments.models import Segment, SegmentDependency, Source
+from workspaces import audit
 from workspaces.params import parse_id
 
 UNSET = object()  # an argument not given (None is a value)
@@ -75,4 +78,38 @@ def save_dependencies(segment: Segment) -> None:
     SegmentDependency.objects.bulk_create(
         [SegmentDependency(segment=segment, depends_on_id=ref) for ref in refs],
         ignore_conflicts=True,
+    )
+
+
+def _condition_words(node, vocabulary: Vocabulary) -> list[str]:
+    """Each condition of a rule in the builder's words ("Country is DE"), in order."""
+    if is_group(node):
+        return [w for child in group_parts(node)[1] for w in _condition_words(child, vocabulary)]
+    return [registry.of(node).words(node, vocabulary)]
+
+
+def rule_change_details(segment: Segment, before) -> dict:
+    """What the audit trail says of a rule change: the conditions added and removed."""
+    vocabulary = Vocabulary(segment.workspace_id)
+    try:
+        old = _condition_words(before, vocabulary) if before else []
+        new = _condition_words(segment.conditions, vocabulary)
+    except Exception:  # words are for people; a rule they cannot word still saves
+        return {}
+    return {
+        "added": [w for w in new if w not in old][:20],
+        "removed": [w for w in old if w not in new][:20],
+    }
+
+
+def segment_audit(segment: Segment, verb: str, *, job_id: int | None = None, **details) -> None:
+    """The audit entry of a change to `segment`, in the caller's transaction."""
+    audit.record(
+        workspace=segment.workspace_id,
+        verb=verb,
+        subject_type=audit.Subject.SEGMENT,
+        subject_id=segment.pk,
+        subject_name=segment.name,
+        details=details,
+        job_id=job_id,
     )
