@@ -6,6 +6,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from contacts import exports
+from segments import actions as segment_actions
 from segments import jobs as segment_jobs
 from segments import selectors
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
@@ -59,7 +61,14 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
     ]
     exclude = ["conditions"]
     filter_horizontal = ["topics"]
-    actions = ["refresh", "mass_update", "reset_score", "remove_all", "delete_all"]
+    actions = [
+        "refresh",
+        "export_csv",
+        "mass_update",
+        "reset_score",
+        "remove_all",
+        "delete_all",
+    ]
 
     def get_deleted_objects(self, objs, request):
         """A segment in use is not deleted (the database refuses too): the page names
@@ -104,6 +113,42 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
                     job.pk,
                 ),
             )
+
+    @admin.action(description="Export contacts (CSV) of the selected segments")
+    def export_csv(self, request, queryset):
+        """One export job per segment (every field, to CSV), in the segments'
+        workspaces the admin is a member of; then the Exports page of that workspace
+        (one workspace) or the job's page (one segment), where the file is downloaded
+        when done. Segments of other workspaces are named and left alone."""
+        mine = set(request.user.memberships.values_list("workspace_id", flat=True))
+        started = []
+        for segment in queryset.select_related("workspace").order_by("workspace_id", "pk"):
+            if segment.workspace_id not in mine:
+                self.message_user(
+                    request,
+                    f"“{segment.name}” not exported: you are not a member of "
+                    f"{segment.workspace.name}.",
+                    messages.ERROR,
+                )
+                continue
+            started.append(
+                exports.export_start(
+                    workspace=segment.workspace,
+                    user=request.user,
+                    contact_set=segment_actions.members(segment),
+                    format="csv",
+                    name=segment.name,
+                )
+            )
+        for job in started:
+            self.message_user(request, f"{job.title} ({job.workspace.name}): started.")
+        workspaces = {job.workspace_id for job in started}
+        if len(workspaces) != 1:
+            return None
+        request.session[SESSION_KEY] = workspaces.pop()
+        if len(started) == 1:
+            return redirect(started[0].get_absolute_url())
+        return redirect(reverse("contacts:exports"))
 
 
 def _open_page(name: str, description: str):

@@ -1,11 +1,18 @@
 """segments/admin.py: the delete guard names what uses a segment, with links, and the
-history says why people entered and left in words, not ids or codes."""
+history says why people entered and left in words, not ids or codes; the export
+action starts an export job per segment."""
+
+import csv
+import io
 
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import CampaignSegment
+from jobs import runner
+from jobs.models import Job
 from segments import services
 from segments.models import Segment, SegmentChange, SegmentDependency, Source
 from tests.factories import CampaignSegmentFactory, ContactFactory, DeliveryFactory, UserFactory
@@ -119,3 +126,71 @@ def test_the_history_tab_and_the_admin_list_say_the_cause(client_in, workspace):
     admin.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     listing = admin.get(reverse("admin:segments_segmentchange_changelist"))
     assert "Removed by hand" in listing.content.decode()
+
+
+@pytest.fixture
+def staff(client, user):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    return client
+
+
+def _export_rows(job: Job) -> list[list[str]]:
+    with default_storage.open(job.result_file, "rb") as handle:
+        return list(csv.reader(io.StringIO(handle.read().decode("utf-8"), newline="")))
+
+
+def test_export_csv_starts_a_job_per_segment_and_opens_it(
+    staff, workspace, user, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    ann, bob, _ = (ContactFactory(workspace=workspace, email=f"{n}@acme.test") for n in "abc")
+    vip = services.segment_create(workspace=workspace, name="VIP", kind="manual")
+    services.segment_members_add(segment=vip, lookup="id", values=[ann.pk, bob.pk])
+    changelist = reverse("admin:segments_segment_changelist")
+    assert "Export contacts (CSV)" in staff.get(changelist).content.decode()
+
+    response = staff.post(changelist, {"action": "export_csv", "_selected_action": [vip.pk]})
+
+    job = Job.objects.get(kind="export")
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+    assert job.workspace == workspace and job.created_by == user
+    assert job.params["name"] == "VIP.csv" and job.params["contacts"] == {
+        "query": f"segment={vip.pk}"
+    }
+    assert staff.get(response["Location"]).status_code == 200  # in the segment's workspace
+    assert runner.run(job.pk) == Job.Status.DONE
+    job.refresh_from_db()
+    rows = _export_rows(job)
+    assert sorted(row[rows[0].index("email")] for row in rows[1:]) == [
+        "a@acme.test",
+        "b@acme.test",
+    ]
+
+
+def test_export_csv_of_several_segments_opens_the_exports_page(staff, workspace, user):
+    one = services.segment_create(workspace=workspace, name="One", kind="manual")
+    two = services.segment_create(workspace=workspace, name="Two", kind="manual")
+    changelist = reverse("admin:segments_segment_changelist")
+    data = {"action": "export_csv", "_selected_action": [one.pk, two.pk]}
+
+    response = staff.post(changelist, data)
+
+    assert response.status_code == 302 and response["Location"] == reverse("contacts:exports")
+    html = staff.get(response["Location"]).content.decode()
+    assert "One.csv" in html and "Two.csv" in html
+    assert Job.objects.filter(kind="export").count() == 2
+
+
+def test_export_csv_leaves_a_workspace_the_admin_is_not_a_member_of(
+    staff, workspace, other_workspace
+):
+    theirs = services.segment_create(workspace=other_workspace, name="Theirs", kind="manual")
+    changelist = reverse("admin:segments_segment_changelist")
+    data = {"action": "export_csv", "_selected_action": [theirs.pk]}
+
+    response = staff.post(changelist, data, follow=True)
+
+    assert "“Theirs” not exported: you are not a member of Globex." in response.content.decode()
+    assert not Job.objects.exists()
