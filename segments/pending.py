@@ -22,7 +22,9 @@ twice, no history doubled).
 import logging
 import os
 import socket
+import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,6 +49,8 @@ WAKE_KEY = "segments:wake:{}"
 WAKE_SECONDS = 30
 MAX_ROWS_PER_PASS = 5000
 DELETE_BATCH = 1000
+# How often a pass renews its lease (JOB_LEASE_SECONDS is minutes).
+RENEW_EVERY_SECONDS = 5
 
 
 # ---------------------------------------------------------------- recording
@@ -255,27 +259,41 @@ def _one_pass(workspace_id: int, holder: str, result: membership.PassResult) -> 
 
 
 def _apply(workspace_id: int, holder: str, plan: Plan, result: membership.PassResult) -> None:
+    """Walk the filter segments once. The segments re-evaluated for the changed
+    contacts go in one transaction together (membership.one_transaction: no commit
+    per segment); a whole refresh, which can move a million rows, commits on its own
+    and ends the batch before it."""
     catalog = load_catalog(workspace_id)
     ids = sorted(plan.contact_ids)
     moved_whole: dict[int, str] = {}  # refreshed whole and someone moved: id -> source
     moved_some = set(plan.changed_segments)  # members changed among `ids`
-    for segment in membership.filter_segments(workspace_id):
-        reads = rules.reads(segment.conditions)
-        source = _whole_source(segment, reads, plan, moved_whole)
-        if source is not None:
-            diff = _refresh_whole(segment, source, plan, catalog)
-            if diff.entered or diff.left:
-                moved_whole[segment.pk] = source
-        elif ids and membership.affected(reads, plan.change, moved_some):
-            diff = membership.refresh_filter_segment_in_batches(
-                segment, source=Source.DATA, contact_ids=ids, catalog=catalog
-            )
-            if diff.entered or diff.left:
-                moved_some.add(segment.pk)
-        else:
-            continue
-        membership.merge_diff(result, segment.pk, diff)
-        _renew_lease(workspace_id, holder)
+    renewed = time.monotonic()
+    with ExitStack() as batch:
+        in_batch = False
+        for segment in membership.filter_segments(workspace_id):
+            reads = rules.reads(segment.conditions)
+            source = _whole_source(segment, reads, plan, moved_whole)
+            if source is not None:
+                batch.close()  # commit the batch so far
+                in_batch = False
+                diff = _refresh_whole(segment, source, plan, catalog)
+                if diff.entered or diff.left:
+                    moved_whole[segment.pk] = source
+            elif ids and membership.affected(reads, plan.change, moved_some):
+                if not in_batch:
+                    batch.enter_context(membership.one_transaction())
+                    in_batch = True
+                diff = membership.refresh_filter_segment_in_batches(
+                    segment, source=Source.DATA, contact_ids=ids, catalog=catalog
+                )
+                if diff.entered or diff.left:
+                    moved_some.add(segment.pk)
+            else:
+                continue
+            membership.merge_diff(result, segment.pk, diff)
+            if time.monotonic() - renewed > RENEW_EVERY_SECONDS:  # not a write per segment
+                _renew_lease(workspace_id, holder)
+                renewed = time.monotonic()
 
 
 def _whole_source(segment: Segment, reads, plan: Plan, moved_whole: dict) -> str | None:
