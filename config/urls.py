@@ -5,6 +5,9 @@ from django.views.generic import RedirectView
 
 from config.api import api
 
+# The database away is a 503 that says so, not the generic 500 (workspaces.middleware).
+handler500 = "workspaces.middleware.server_error"
+
 
 class FaviconView(RedirectView):
     """/favicon.ico, which browsers ask for on pages without an icon link (the admin's):

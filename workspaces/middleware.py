@@ -16,12 +16,22 @@ viewer in one place, so no view has to remember to.
   switch ("You are now in X") and the same address again. Only for a page opened
   (GET, not an HTMX fragment, which would move the workspace under a page in another
   tab), once per address, and never for a workspace the user is not a member of: that
-  stays a 404 that says nothing."""
+  stays a 404 that says nothing.
+
+database_unreachable is the site's handler500 (config/urls.py) and the API's answer
+to the same errors (config/api.py): a request that lost its database connection, or
+never got one, is a 503 that says so (templates/503.html; JSON under /api/), never
+the generic 500. What the request was writing is not half-written: every write of a
+service is one transaction, which PostgreSQL rolls back with the lost connection."""
+
+import sys
 
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
-from django.http import HttpResponseForbidden
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseForbidden, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 
 from workspaces.models import Membership
 from workspaces.scoping import NotInThisWorkspace
@@ -121,3 +131,31 @@ class CurrentWorkspaceMiddleware:
         request.session[SWITCHED_FOR_KEY] = address
         messages.info(request, f"You are now in {others[found].workspace.name}.")
         return redirect(address)
+
+
+# ---------------------------------------------------------------- the database away
+
+DATABASE_AWAY = "Kith could not reach its database; nothing was saved. Try again in a moment."
+DATABASE_AWAY_RETRY_SECONDS = 5
+# What psycopg and Django raise when the connection is refused, lost or closed.
+DATABASE_AWAY_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unreachable(request):
+    """The 503 of a request whose database went away: JSON under /api/, else a page
+    rendered without the request (its context processors would query the database)."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "database_unavailable", "message": DATABASE_AWAY}}
+        response = JsonResponse(body, status=503)
+    else:
+        html = render_to_string("503.html", {"message": DATABASE_AWAY}, request=None)
+        response = HttpResponseServerError(html, status=503)
+    response["Retry-After"] = str(DATABASE_AWAY_RETRY_SECONDS)
+    return response
+
+
+def server_error(request):
+    """handler500: the database away is a 503 that says so; any other error, 500.html."""
+    if isinstance(sys.exc_info()[1], DATABASE_AWAY_ERRORS):
+        return database_unreachable(request)
+    return HttpResponseServerError(render_to_string("500.html", request=None))
