@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -119,9 +119,9 @@ def _day_start(day) -> datetime:
 
 
 class ContactFilter(django_filters.FilterSet):
-    country = django_filters.CharFilter(lookup_expr="iexact", label=field_label("country"))
-    city = django_filters.CharFilter(lookup_expr="iexact", label=field_label("city"))
-    language = django_filters.CharFilter(lookup_expr="iexact", label=field_label("language"))
+    country = django_filters.CharFilter(method="filter_ci", label=field_label("country"))
+    city = django_filters.CharFilter(method="filter_ci", label=field_label("city"))
+    language = django_filters.CharFilter(method="filter_ci", label=field_label("language"))
     company = django_filters.CharFilter(lookup_expr="icontains", label=field_label("company"))
     score_min = django_filters.NumberFilter(
         field_name="score", lookup_expr="gte", label="Score from", widget=forms.NumberInput
@@ -233,6 +233,13 @@ class ContactFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return contact_search(queryset, value)
+
+    def filter_ci(self, queryset, name, value):
+        # LOWER(field) = LOWER(value), the form of the (workspace, LOWER(field))
+        # indexes (iexact's UPPER() could use none).
+        return queryset.alias(**{f"_{name}_ci": Lower(name)}).filter(
+            **{f"_{name}_ci": Lower(Value(value.strip()))}
+        )
 
     def filter_lookup(self, queryset, name, value):
         # LOWER(field) = value uses the unique (workspace, LOWER(field)) index.

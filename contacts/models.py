@@ -63,7 +63,11 @@ class Contact(models.Model):
         indexes = [
             # Keyset pagination and the default ordering of every list.
             models.Index(fields=["workspace", "id"], name="contact_ws_id"),
-            models.Index(fields=["workspace", "country"], name="contact_ws_country"),
+            # The list's filters and the rules compare these without regard to case,
+            # on LOWER() (contacts.filters.ContactFilter, segments' `in`).
+            models.Index("workspace", Lower("country"), name="contact_ws_country_ci"),
+            models.Index("workspace", Lower("city"), name="contact_ws_city_ci"),
+            models.Index("workspace", Lower("language"), name="contact_ws_language_ci"),
             # The list's keyset orders end with id, so its indexes do too.
             models.Index(fields=["workspace", "score", "id"], name="contact_ws_score_id"),
             models.Index(fields=["workspace", "created_at", "id"], name="contact_ws_created_id"),

@@ -108,7 +108,12 @@ class SegmentMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique")
         ]
-        indexes = [models.Index(fields=["contact", "segment"], name="segment_member_contact")]
+        indexes = [
+            models.Index(fields=["contact", "segment"], name="segment_member_contact"),
+            # The Members tab's order (selectors.MEMBER_ORDER): 51 rows read from the
+            # index instead of sorting every member of the segment.
+            models.Index(fields=["segment", "-joined_at", "-id"], name="segment_member_recent"),
+        ]
 
     def __str__(self):
         return f"{self.contact} in “{self.segment}”"

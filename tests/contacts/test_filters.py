@@ -60,3 +60,29 @@ def test_the_attribute_list_is_read_only_when_it_is_needed(workspace, django_ass
     ContactFactory(workspace=workspace)
     with django_assert_num_queries(1):  # the contacts; not the workspace's attributes
         list(contacts_for_api(workspace, {"q": "a"}).prefetch_related(None))
+
+
+@pytest.mark.parametrize("field", ["country", "city", "language"])
+def test_country_city_and_language_match_whatever_the_case(workspace, field):
+    fr = ContactFactory(workspace=workspace, **{field: "Fr"})
+    ContactFactory(workspace=workspace, **{field: "de"})
+    ContactFactory(workspace=workspace, **{field: ""})
+    for typed in ("fr", "FR", " fR "):
+        found = filterset(workspace, **{field: typed})
+        assert found.is_valid() and list(found.qs) == [fr], typed
+
+
+@pytest.mark.parametrize("field", ["country", "city", "language"])
+def test_country_city_and_language_are_read_from_their_index_on_postgresql(workspace, field):
+    """The filter compares on LOWER(), the form migration 0006's indexes hold: the
+    plan reads the index instead of every contact of the workspace."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("expression indexes are planned on PostgreSQL")
+    found = filterset(workspace, **{field: "DE"})
+    assert found.is_valid()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few test rows: as at 1M rows
+        plan = found.qs.explain()
+    assert f"contact_ws_{field}_ci" in plan, plan
