@@ -1,5 +1,5 @@
 """The segment pages under /segments/: the dashboard, making segments, the segment
-page's tabs (Members, Conditions, Usage, History, Settings) and actions, the rule
+page's tabs (Members, Conditions, Usage, History, Activity, Settings) and actions, the rule
 builder's live preview, and the contact page's side."""
 
 from django.urls import path
@@ -7,6 +7,7 @@ from django.urls import path
 from segments.views import (
     actions,
     actions_bulk,
+    activity,
     builder,
     contact,
     create,
@@ -32,6 +33,7 @@ urlpatterns = [
     path("<int:pk>/conditions/", builder.segment_conditions, name="conditions"),
     path("<int:pk>/usage/", usage.segment_usage, name="usage"),
     path("<int:pk>/history/", history.segment_history, name="history"),
+    path("<int:pk>/activity/", activity.segment_activity, name="activity"),
     path("<int:pk>/settings/", settings_tab.segment_settings, name="settings"),
     path("<int:pk>/clone/", actions.segment_clone, name="clone"),
     path("<int:pk>/save-as-list/", actions.segment_save_as_list, name="save_as_list"),

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from workspaces.admin_ids import IdSafeAdminMixin
-from workspaces.models import ApiKey, Membership, Notification, Role, Workspace
+from workspaces.models import ApiKey, AuditEntry, Membership, Notification, Role, Workspace
 from workspaces.services import api_key_revoke, workspace_create
 
 
@@ -179,3 +179,23 @@ admin.site.unregister(Group)
 @admin.register(Group)
 class KithGroupAdmin(IdSafeAdminMixin, GroupAdmin):
     pass
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(IdSafeAdminMixin, admin.ModelAdmin):
+    """The audit trail, to read: entries are written by the services, never here."""
+
+    list_display = ("created_at", "workspace", "actor_name", "verb", "subject_type", "subject_name")
+    list_filter = ("verb", "subject_type")
+    list_select_related = ("workspace",)
+    search_fields = ("actor_name", "subject_name")
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -17,7 +17,12 @@ actions they ran on it, per workspace (workspaces.models.AuditEntry).
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from workspaces.models import ApiKey, AuditEntry
+import django_filters
+from django.db.models import QuerySet
+
+from workspaces.models import ApiKey, AuditEntry, Membership
+from workspaces.params import parse_id
+from workspaces.scoping import scoped
 
 Verb = AuditEntry.Verb
 Subject = AuditEntry.Subject
@@ -228,3 +233,48 @@ def words(entry: AuditEntry, *, on_subject: bool = False) -> str:
     if text.startswith("— "):  # an outcome: the actor started it, the system ended it
         return f"{entry.actor_name}’s {text[2:]}"
     return f"{entry.actor_name} {text}"
+
+
+# ---------------------------------------------------------------- reads
+
+
+def subject_entries(workspace, subject_type: str, subject_id: int) -> QuerySet:
+    """One thing's entries (a segment's activity), newest first by ORDER."""
+    return scoped(AuditEntry, workspace).filter(subject_type=subject_type, subject_id=subject_id)
+
+
+class AuditFilter(django_filters.FilterSet):
+    """The workspace log's filters: who (a member, an API key, the system), what kind of
+    change, and one segment (its id: a deleted segment's entries are found too)."""
+
+    who = django_filters.ChoiceFilter(label="Who", method="filter_who", empty_label="Anyone")
+    verb = django_filters.ChoiceFilter(label="What", choices=Verb.choices, empty_label="Anything")
+    segment = django_filters.CharFilter(label="Segment", method="filter_segment")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["who", "verb", "segment"]
+
+    def __init__(self, data=None, *, workspace, **kwargs):
+        super().__init__(data, queryset=scoped(AuditEntry, workspace), **kwargs)
+        members = scoped(Membership, workspace).select_related("user").order_by("user__username")
+        keys = scoped(ApiKey, workspace).order_by("name")
+        self.filters["who"].extra["choices"] = [
+            *((f"user:{m.user_id}", m.user.get_username()) for m in members),
+            *((f"key:{k.pk}", f"API key “{k.name}”") for k in keys),
+            (SYSTEM, "The system"),
+        ]
+
+    def filter_who(self, queryset, name, value):
+        kind, _, pk = value.partition(":")
+        if kind == "user":
+            return queryset.filter(actor_id=pk)
+        if kind == "key":
+            return queryset.filter(actor_key_id=pk)
+        return queryset.filter(actor__isnull=True, actor_key__isnull=True)
+
+    def filter_segment(self, queryset, name, value):
+        pk = parse_id(value)
+        if pk is None:
+            return queryset.none()
+        return queryset.filter(subject_type=Subject.SEGMENT, subject_id=pk)

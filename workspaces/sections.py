@@ -12,6 +12,7 @@ class SettingsSection:
     label: str
     url_name: str
     order: int = 100
+    managers_only: bool = False  # shown to owners and admins only
 
 
 _sections: dict[str, SettingsSection] = {}
@@ -27,3 +28,4 @@ def all_sections() -> list[SettingsSection]:
 
 register(SettingsSection("members", "Members", "workspaces:members", order=10))
 register(SettingsSection("api_keys", "API keys", "workspaces:api_keys", order=90))
+register(SettingsSection("audit", "Audit log", "workspaces:audit", order=95, managers_only=True))

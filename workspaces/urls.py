@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workspaces import views
+from workspaces import views, views_audit
 
 app_name = "workspaces"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("settings/api-keys/", views.settings_api_keys, name="api_keys"),
     path("settings/api-keys/new/", views.api_key_create, name="api_key_create"),
     path("settings/api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("settings/audit/", views_audit.audit_log, name="audit"),
 ]

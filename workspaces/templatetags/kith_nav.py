@@ -45,11 +45,14 @@ def nav_items(context) -> list[dict]:
 
 
 @register.simple_tag
-def settings_sections(current: str) -> list[dict]:
-    """The tabs of the settings page (workspaces.sections), `current` marked."""
+def settings_sections(current: str, membership=None) -> list[dict]:
+    """The tabs of the settings page (workspaces.sections) that `membership` may open,
+    `current` marked."""
+    manager = membership is not None and membership.can_manage
     return [
         {"label": section.label, "url": reverse(section.url_name), "active": section.key == current}
         for section in sections.all_sections()
+        if manager or not section.managers_only
     ]
 
 
