@@ -11,7 +11,12 @@
 - XLSX: streamed with openpyxl's read-only mode, one chosen sheet (the first by
   default). A workbook whose XML declares a DTD or entities is refused before openpyxl
   parses it (entity-expansion bombs), and so is one that unpacks to more than
-  XLSX_MAX_UNPACKED bytes (zip bombs).
+  XLSX_MAX_UNPACKED bytes, or a part of which unpacks past XLSX_RATIO_FROM bytes
+  at more than XLSX_MAX_RATIO times its packed size (zip bombs: a real workbook's
+  XML packs about 15 to 1), all read from the zip's directory before anything is
+  unpacked.
+- CSV lines are read at most MAX_LINE characters at a time, so one enormous line
+  (a 100 MB cell) is refused without ever being held in memory.
 - A header row and blank records (no cell holding anything) are not rows. Limits
   (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS) are the caller's: `count_rows` counts without
   keeping anything, so a file over the limit is refused before a row is written.
@@ -26,6 +31,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+
+from defusedxml import DefusedXmlException
 
 from workspaces.errors import KithError
 
@@ -49,11 +56,21 @@ FORMATS = ("csv", "xlsx")
 SAMPLE_BYTES = 64 * 1024  # what the delimiter and the header are read from
 READ_BYTES = 1024 * 1024
 XLSX_MAX_UNPACKED = 2 * 1024**3  # a workbook's XML, unpacked
+XLSX_RATIO_FROM = 100 * 1024**2  # a part this big unpacked must not be a zip bomb:
+XLSX_MAX_RATIO = 100  # at most this many times its packed size
 # A cell bigger than this is not contact data; the csv module's own limit is 128 kB.
 MAX_CELL = 100_000
 csv.field_size_limit(MAX_CELL)
+MAX_LINE = 40 * MAX_CELL  # a record's line, in characters
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+DTD_REFUSED = (
+    "This workbook declares a DTD or XML entities, which we refuse (a defence against "
+    "entity-expansion attacks). Save it again from your spreadsheet program, or export "
+    "it as CSV."
+)
 
 
 class FileRefused(KithError):
@@ -95,10 +112,29 @@ def detect_format(name: str, head: bytes) -> str:
     if lower.endswith(".xlsx"):
         raise FileRefused("This file is not a valid Excel (.xlsx) workbook.", field="upload")
     if b"\x00" in head[:4096] and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _looks_utf16(head[:4096]):
+            raise FileRefused(
+                "This file is UTF-16 text without the mark that says so (a byte order "
+                "mark): save it as “CSV UTF-8” and upload that.",
+                field="upload",
+            )
         raise FileRefused(
             "This file is not text: upload a CSV or an Excel (.xlsx) file.", field="upload"
         )
     return "csv"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Mostly ASCII text as UTF-16: a zero byte every other byte, at even or odd places."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    for zero_at in (0, 1):
+        zeros = head[zero_at::2][:pairs].count(0)
+        others = head[1 - zero_at :: 2][:pairs].count(0)
+        if zeros >= 0.9 * pairs and others == 0:
+            return True
+    return False
 
 
 def detect(file, name: str) -> Detected:
@@ -116,9 +152,20 @@ def detect(file, name: str) -> Detected:
     return Detected("csv", encoding=encoding, delimiter=delimiter)
 
 
+# Bytes Windows-1252 leaves unassigned: a file holding them is not Windows-1252 (they
+# are everywhere in Shift-JIS, GBK, Big5 and the like).
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
 def detect_encoding(file) -> str:
     """ "utf-8" when the whole file decodes as UTF-8 (with or without BOM), "utf-16"
-    with its BOM, else the likeliest of the other encodings offered."""
+    with its BOM, else "cp1252", the other encoding offered. FileRefused when it is
+    none of them: bytes Windows-1252 does not have (Shift-JIS and its like), or mostly
+    UTF-8 with lines in another encoding (mixed)."""
     file.seek(0)
     head = file.read(READ_BYTES)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -136,8 +183,45 @@ def detect_encoding(file) -> str:
     finally:
         file.seek(0)
     # Not UTF-8: of the encodings offered, Windows-1252 is the one left (a superset of
-    # Latin-1's letters; its five unassigned bytes read as U+FFFD, never an error).
+    # Latin-1's letters), unless the file says otherwise.
+    try:
+        _check_cp1252(file)
+    finally:
+        file.seek(0)
     return "cp1252"
+
+
+def _check_cp1252(file) -> None:
+    utf8 = other = 0
+    file.seek(0)
+    while chunk := file.read(READ_BYTES) + file.readline(SAMPLE_BYTES):  # whole lines
+        rest = _UTF8_SEQUENCE.sub(b"", chunk)
+        utf8 += (len(chunk) - len(rest)) // 2
+        other += len(_HIGH.findall(rest))
+        if _NOT_CP1252.search(rest):
+            raise FileRefused(
+                "This file is neither UTF-8 nor Windows-1252 (perhaps Shift-JIS or another "
+                "Asian encoding): save it as “CSV UTF-8” and upload that.",
+                field="upload",
+            )
+    if utf8 >= other:
+        raise FileRefused(
+            f"This file is UTF-8 except line {_first_line_not_utf8(file)}: it mixes two "
+            "encodings. Save it as “CSV UTF-8” and upload that.",
+            field="upload",
+        )
+
+
+def _first_line_not_utf8(file) -> int:
+    file.seek(0)
+    number = 0
+    while line := file.readline(READ_BYTES):
+        number += line.endswith(b"\n") or len(line) < READ_BYTES
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return max(number, 1)
+    return max(number, 1)
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:
@@ -195,8 +279,16 @@ def check_xlsx(file) -> None:
         ) from None
     try:
         members = archive.infolist()
-        if sum(member.file_size for member in members) > XLSX_MAX_UNPACKED:
-            raise FileRefused("This workbook unpacks to more than we read.", field="upload")
+        if sum(member.file_size for member in members) > XLSX_MAX_UNPACKED or any(
+            member.file_size > XLSX_RATIO_FROM
+            and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)
+            for member in members
+        ):
+            raise FileRefused(
+                "This workbook unpacks to more than we read (it looks like a zip bomb). "
+                "Save it again from your spreadsheet program, or export it as CSV.",
+                field="upload",
+            )
         for member in members:
             if member.filename.lower().endswith((".xml", ".rels", ".vml")):
                 _check_prolog(archive, member)
@@ -215,12 +307,7 @@ def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
             # Comments and processing instructions come before the root too.
             text = re.sub(rb"<!--.*?-->|<\?.*?\?>", b"", seen, flags=re.DOTALL)
             if _DTD.search(text):
-                raise FileRefused(
-                    "This workbook declares a DTD or XML entities, which we refuse "
-                    "(a defence against entity-expansion attacks). Save it again from "
-                    "your spreadsheet program, or export it as CSV.",
-                    field="upload",
-                )
+                raise FileRefused(DTD_REFUSED, field="upload")
             if _ROOT_ELEMENT.search(text):
                 return
 
@@ -232,9 +319,22 @@ def _open_workbook(file):
     try:
         return openpyxl.load_workbook(file, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        if _defused(exc):  # a DTD the prolog check missed (a UTF-16 part)
+            raise FileRefused(DTD_REFUSED, field="upload") from None
         raise FileRefused(
             f"This Excel (.xlsx) workbook cannot be read: {type(exc).__name__}.", field="upload"
         ) from None
+
+
+def _defused(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused a DTD or an entity somewhere down the exception's
+    chain (openpyxl wraps what its parser raised)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 # ---------------------------------------------------------------- reading
@@ -262,7 +362,7 @@ def _csv_records(file, encoding: str, delimiter: str) -> Iterator[Row]:
         delimiter = detect_delimiter(_decode_sample(file.read(SAMPLE_BYTES), encoding))
         file.seek(0)
     text = io.TextIOWrapper(file, encoding=_codec(encoding), errors="replace", newline="")
-    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter, strict=False)
     try:
         while True:
             start = reader.line_num + 1
@@ -271,6 +371,12 @@ def _csv_records(file, encoding: str, delimiter: str) -> Iterator[Row]:
             except StopIteration:
                 return
             except csv.Error as exc:
+                if "field limit" in str(exc):
+                    raise FileRefused(
+                        f"Line {start} of this file has a cell longer than {MAX_CELL:,} "
+                        "characters, which is not contact data: nothing was imported.",
+                        field="upload",
+                    ) from None
                 raise FileRefused(
                     f"Line {start} of this file cannot be read as CSV: {exc}.", field="upload"
                 ) from None
@@ -281,6 +387,21 @@ def _csv_records(file, encoding: str, delimiter: str) -> Iterator[Row]:
         # stopped early is collected).
         with contextlib.suppress(ValueError):
             text.detach()
+
+
+def _bounded_lines(text) -> Iterator[str]:
+    """The text's lines (ends kept, as the csv module wants them), refusing a line
+    longer than MAX_LINE once that many characters are read, not once all of it is."""
+    number = 0
+    while line := text.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise FileRefused(
+                f"Line {number} of this file is longer than {MAX_LINE:,} characters, "
+                "which is not contact data: nothing was imported.",
+                field="upload",
+            )
+        yield line
 
 
 def _xlsx_records(file, sheet: str) -> Iterator[Row]:
@@ -294,6 +415,7 @@ def _xlsx_records(file, sheet: str) -> Iterator[Row]:
             raise FileRefused(f"This workbook has no sheet “{sheet}”.", field="sheet")
         worksheet = workbook[sheet or names[0]]
         worksheet.reset_dimensions()  # the stored size can be wrong: read every row
+        line = 0  # a sheet that fails before its first row
         try:
             for line, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
                 cells = list(values)
@@ -304,6 +426,8 @@ def _xlsx_records(file, sheet: str) -> Iterator[Row]:
         except FileRefused:
             raise
         except Exception as exc:
+            if _defused(exc):
+                raise FileRefused(DTD_REFUSED, field="upload") from None
             raise FileRefused(
                 f"This workbook cannot be read past its row {line}: {type(exc).__name__}.",
                 field="upload",
