@@ -193,11 +193,12 @@ def _enter_sqlite(segment: Segment, select, source: str, trig, now) -> int:
         (segment.pk, now, source, *select[1]),
     )
     # SQLite writes one transaction at a time, so the rows that joined at `now`
-    # under this segment's lock are exactly the ones just inserted.
+    # under this segment's lock are exactly the ones just inserted; their history in
+    # the order they were (an index in another order may drive the join).
     _execute(
         f"{HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig[0]}, %s "
         f"FROM {MEMBER_TABLE} m JOIN {CONTACT_TABLE} c ON c.id = m.contact_id "
-        "WHERE m.segment_id = %s AND m.joined_at = %s",
+        "WHERE m.segment_id = %s AND m.joined_at = %s ORDER BY m.id",
         (segment.pk, source, *trig[1], now, segment.pk, now),
     )
     return added

@@ -5,6 +5,7 @@ import pytest
 from contacts import services as contact_services
 from segments import membership, services
 from segments.models import Segment, SegmentChange, SegmentMember, Source
+from segments.query import load_catalog
 from tests.factories import ContactFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +265,147 @@ def test_people_whose_data_changed_after_the_rule_trigger_whoever_comes_first(ws
         SegmentChange.objects.filter(segment=segment).values_list("contact__email", "triggers")
     )
     assert triggers == {"before@x.io": False, "after@x.io": True}
+
+
+def test_ten_thousand_changed_ids_travel_as_one_parameter_in_few_statements(ws):
+    """The engine re-evaluates 10,000 changed contacts with statements of a handful
+    of parameters (the ids are one array / one JSON list), and on PostgreSQL leave,
+    enter, history and count are one statement after the segment's lock."""
+    from django.db import connection
+
+    from contacts.models import Contact
+
+    Contact.objects.bulk_create(
+        Contact(workspace=ws, email=f"p{i}@x.io", country="DE" if i % 3 else "FR", score=i % 100)
+        for i in range(10_000)
+    )
+    segment = Segment.objects.create(
+        workspace=ws,
+        name="Keen Germans",
+        kind="filter",
+        conditions={
+            "all": [
+                {"field": "country", "op": "eq", "value": "DE"},
+                {"field": "score", "op": "gte", "value": 50},
+            ]
+        },
+    )
+    ids = list(Contact.objects.filter(workspace=ws).values_list("pk", flat=True))
+    assert len(ids) == 10_000
+    catalog = load_catalog(ws.pk)
+    executed = []
+
+    def record(execute, sql, params, many, context):
+        executed.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        diff = membership.refresh_filter_segment(
+            segment, source=Source.DATA, contact_ids=ids, catalog=catalog
+        )
+    expected = {
+        pk
+        for pk, country, score in Contact.objects.filter(workspace=ws).values_list(
+            "pk", "country", "score"
+        )
+        if country == "DE" and score >= 50
+    }
+    assert diff.entered == len(expected) > 3000 and diff.left == 0
+    assert (
+        set(SegmentMember.objects.filter(segment=segment).values_list("contact_id", flat=True))
+        == expected
+    )
+    assert count(segment) == len(expected)
+    assert SegmentChange.objects.filter(segment=segment, action="entered").count() == len(expected)
+    assert max(n for _, n in executed) < 30  # not 10,000 placeholders
+    writes = [sql for sql, _ in executed if "SET LOCAL" not in sql]
+    # The segment's lock, then one statement (PostgreSQL) or five (SQLite).
+    assert len(writes) == (2 if connection.vendor == "postgresql" else 6)
+
+    # They change: who no longer matches leaves, in the same one statement.
+    Contact.objects.filter(pk__in=ids[:5000]).update(country="FR")
+    executed.clear()
+    with connection.execute_wrapper(record):
+        diff = membership.refresh_filter_segment(
+            segment, source=Source.DATA, contact_ids=ids, catalog=catalog
+        )
+    left = expected & set(ids[:5000])
+    assert diff.left == len(left) > 0 and diff.entered == 0
+    assert count(segment) == len(expected - left)
+    assert max(n for _, n in executed) < 30
+
+
+def test_the_segments_of_a_batch_share_one_transaction(ws, monkeypatch):
+    """refresh_contacts re-evaluates every affected segment in one transaction: a
+    failure at the second segment leaves the first as it was (nothing half done),
+    and JIT is off for the batch on PostgreSQL."""
+    from django.db import connection
+
+    from contacts.changes import Change
+
+    contact = ContactFactory(workspace=ws, email="a@x.io", country="DE", company="Pro")
+    germans = Segment.objects.create(
+        workspace=ws,
+        name="Germans",
+        kind="filter",
+        conditions={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+    )
+    pro = Segment.objects.create(
+        workspace=ws,
+        name="Pro Germans",
+        kind="filter",
+        conditions={
+            "all": [
+                {"field": "country", "op": "eq", "value": "DE"},
+                {"field": "company", "op": "eq", "value": "Pro"},
+            ]
+        },
+    )
+    real, seen = membership.refresh_filter_segment, []
+
+    def second_fails(segment, **kwargs):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW jit")
+                seen.append(cursor.fetchone()[0])
+        if segment.pk == pro.pk:
+            raise RuntimeError("worker killed")
+        return real(segment, **kwargs)
+
+    monkeypatch.setattr(membership, "refresh_filter_segment", second_fails)
+    with pytest.raises(RuntimeError):
+        membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country"}))
+    assert members(germans) == set() and count(germans) == 0  # rolled back with the batch
+    assert not SegmentChange.objects.exists()
+    assert set(seen) <= {"off"}
+
+    monkeypatch.setattr(membership, "refresh_filter_segment", real)
+    result = membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country"}))
+    assert set(result.diffs) == {germans.pk, pro.pk}
+    assert members(germans) == members(pro) == {"a@x.io"}
+    assert count(germans) == count(pro) == 1
+
+
+def test_manual_members_added_and_removed_with_history_and_count(ws):
+    """add_members / remove_members: the rows, their history and the count in step
+    (one statement on PostgreSQL), and an empty selection is nothing to do."""
+    from contacts.models import Contact
+
+    contacts = [ContactFactory(workspace=ws, email=f"m{i}@x.io") for i in range(4)]
+    segment = Segment.objects.create(workspace=ws, name="List", kind="manual")
+    chosen = Contact.objects.filter(pk__in=[c.pk for c in contacts[:3]]).values("id")
+    assert membership.add_members(segment, chosen, source=Source.MANUAL) == 3
+    assert (
+        membership.add_members(segment, Contact.objects.none().values("id"), source=Source.MANUAL)
+        == 0
+    )
+    assert count(segment) == 3
+    leaving = SegmentMember.objects.filter(segment=segment, contact_id=contacts[0].pk)
+    assert membership.remove_members(segment, leaving, source=Source.MANUAL) == 1
+    assert (
+        membership.remove_members(segment, SegmentMember.objects.none(), source=Source.MANUAL) == 0
+    )
+    assert count(segment) == 2
+    assert members(segment) == {"m1@x.io", "m2@x.io"}
+    history = SegmentChange.objects.filter(segment=segment)
+    assert sorted(history.values_list("action", flat=True)) == ["entered"] * 3 + ["left"]
