@@ -28,6 +28,12 @@ class Report:
 
 
 def compare(segment: Segment, catalog=None) -> Report:
+    with transaction.atomic():  # the rule's counts without JIT (it only costs here)
+        membership.rule_session()
+        return _compare(segment, catalog)
+
+
+def _compare(segment: Segment, catalog=None) -> Report:
     catalog = catalog or load_catalog(segment.workspace_id)
     rule_q = compile_rule(segment.conditions, catalog=catalog)
     selected = Contact.objects.filter(rule_q, workspace_id=segment.workspace_id)
