@@ -6,6 +6,7 @@ from django.utils import timezone
 from jobs import registry
 from jobs.dispatch import send_after_commit
 from jobs.models import Job
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import Workspace
 
@@ -33,6 +34,7 @@ def job_start(
         total=total,
         dispatched_at=timezone.now(),
     )
+    audit.job_started(job)  # an action on a thing the audit trail follows (a segment)
     dispatch(job)
     return job
 

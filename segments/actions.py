@@ -13,11 +13,13 @@ The job's message is its record: how many contacts were changed, removed or dele
 and, when it is cancelled or fails, how many were and how many were not."""
 
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from django.db import transaction
 from django.urls import reverse
 
-from contacts import mass_update
+from contacts import bulk, exports, mass_update
+from contacts import jobs as contact_jobs
 from contacts.changes import Change, contacts_changed, contacts_deleting
 from contacts.models import Contact
 from contacts.sets import ContactSet
@@ -27,8 +29,9 @@ from jobs.runner import JobCancelled
 from jobs.services import job_start
 from segments import services
 from segments.models import Segment, Source
-from workspaces.audit import Verb
+from workspaces import audit
 from workspaces.errors import KithError
+from workspaces.params import parse_id
 
 KIND = "segment_action"
 CHUNK_SIZE = 1000
@@ -104,7 +107,7 @@ def action_start(*, segment: Segment, action: str, user=None, reason: str = "") 
     if reason:
         who = getattr(user, "username", "") or "someone"
         title = f"{title} by {who}: {reason}"
-    job = job_start(
+    return job_start(
         workspace=segment.workspace,
         kind=KIND,
         title=title,
@@ -117,15 +120,6 @@ def action_start(*, segment: Segment, action: str, user=None, reason: str = "") 
         },
         user=user,
     )
-    services.segment_audit(
-        segment,
-        Verb.ACTION_STARTED,
-        job_id=job.pk,
-        action=action,
-        label=chosen.label,
-        reason=reason,
-    )
-    return job
 
 
 # ---------------------------------------------------------------- the job
@@ -188,5 +182,46 @@ def run(context) -> None:
     )
 
 
+# ---------------------------------------------------------------- the audit trail
+
+
+def _one_segment(query: str) -> int | None:
+    """The segment whose members a contact list's query is, exactly ("segment=12")."""
+    params = parse_qs(query or "", keep_blank_values=True)
+    if list(params) != ["segment"] or len(params["segment"]) != 1:
+        return None
+    return parse_id(params["segment"][0])
+
+
+def job_subject(job: Job):
+    """The segment a job acts on, for workspaces.audit: a segment action, or an export
+    or bulk action (mass update...) on exactly one segment's members."""
+    params = job.params or {}
+    if job.kind == KIND:
+        chosen = ACTIONS.get(params.get("action"))
+        details = {"action": params.get("action"), "label": chosen.label if chosen else ""}
+        details["reason"] = params.get("reason", "")
+        segment_id = params.get("segment")
+    elif job.kind == exports.KIND:
+        segment_id = _one_segment((params.get("contacts") or {}).get("query"))
+        details = {"action": "export", "label": "Export", "what": params.get("name", "")}
+    elif job.kind == contact_jobs.KIND:
+        segment_id = _one_segment(params.get("query"))
+        action = bulk.get(params.get("action"))
+        details = {"action": params.get("action"), "label": action.label if action else ""}
+        details["what"] = job.title.split(": ", 1)[0] if action else ""
+    else:
+        return None
+    segment = (
+        Segment.objects.filter(workspace_id=job.workspace_id, pk=segment_id).only("name").first()
+        if segment_id
+        else None
+    )
+    if segment is None:
+        return None
+    return audit.Subject.SEGMENT, segment.pk, segment.name, details
+
+
 def register() -> None:
     registry.register(registry.JobKind(KIND, "Segment action", run))
+    audit.register_job_subject(job_subject)

@@ -30,6 +30,7 @@ OBJECT_OF = {
     "segments:members_remove": "segment",
     "segments:usage": "segment",
     "segments:history": "segment",
+    "segments:activity": "segment",
     "segments:settings": "segment",
     "segments:clone": "segment",
     "segments:save_as_list": "segment",

@@ -14,6 +14,7 @@ actions they ran on it, per workspace (workspaces.models.AuditEntry).
   job that its start entry names ends, in the transaction that ends it, with the
   subject and the actor of the start."""
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -106,6 +107,40 @@ def record(
     )
 
 
+# Other apps say which thing a job acts on (segments: a segment action, or an export
+# or bulk action on exactly one segment's members), in their AppConfig.ready:
+# resolve(job) -> (subject_type, subject_id, subject_name, details) or None.
+_job_subjects: list[Callable] = []
+
+
+def register_job_subject(resolve: Callable) -> None:
+    if resolve not in _job_subjects:
+        _job_subjects.append(resolve)
+
+
+def job_started(job) -> AuditEntry | None:
+    """The start of an action on a thing, when a registered app names the job's
+    subject; called by jobs.services.job_start in the transaction that records the job.
+    Who: whoever acts now; with no request, the person the job was started for."""
+    for resolve in _job_subjects:
+        found = resolve(job)
+        if found is None:
+            continue
+        subject_type, subject_id, subject_name, details = found
+        actor = current_actor()
+        return record(
+            workspace=job.workspace_id,
+            verb=Verb.ACTION_STARTED,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            subject_name=subject_name,
+            details=details,
+            job_id=job.pk,
+            actor=job.created_by if actor[2] == SYSTEM and job.created_by_id else _CURRENT,
+        )
+    return None
+
+
 OUTCOMES = {
     "done": Verb.ACTION_DONE,
     "failed": Verb.ACTION_FAILED,
@@ -183,6 +218,7 @@ def _rule(d: dict) -> str:
 
 def _started(d: dict, its: str) -> str:
     text = f"started {_quoted(d.get('label', 'an action'))} on {its} members"
+    text += f": {d['what']}" if d.get("what") else ""
     return text + (f" (reason: {d['reason']})" if d.get("reason") else "")
 
 

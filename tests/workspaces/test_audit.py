@@ -11,6 +11,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contacts import exports
+from contacts.sets import ContactSet
 from jobs import runner
 from jobs.models import Job
 from jobs.services import job_cancel
@@ -171,9 +173,43 @@ def test_a_cancelled_action_says_how_far_it_got(workspace, user, monkeypatch):
     outcome = entries(job_id=job.pk)[-1]
     assert outcome.verb == "action_cancelled"
     assert said(outcome, on_subject=False) == (
-        "system’s “Remove all members” on the segment “VIP”’s members was cancelled after "
+        "owner’s “Remove all members” on the segment “VIP”’s members was cancelled after "
         "2 of 4 contacts"
     )
+
+
+def test_a_mass_update_and_an_export_of_a_segments_members_are_recorded_on_it(
+    client_in, workspace, user, django_capture_on_commit_callbacks
+):
+    people = ContactFactory.create_batch(3, workspace=workspace, country="DE")
+    segment = services.segment_create(workspace=workspace, name="VIP", kind="manual")
+    services.segment_members_add(segment=segment, lookup="id", values=[p.pk for p in people])
+    data = {"field": "country", "value": "FR", "confirm": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(reverse("segments:mass_update", args=[segment.pk]), data)
+    assert response.status_code == 302
+    with audit.acting_as(user):
+        exports.export_start(
+            workspace=workspace,
+            user=user,
+            contact_set=ContactSet.matching(workspace, f"segment={segment.pk}"),
+            format="csv",
+            fields=["email"],
+            name="vip",
+        )
+        # A list filtered further is not the segment's members: nothing on the segment.
+        exports.export_start(
+            workspace=workspace,
+            user=user,
+            contact_set=ContactSet.matching(workspace, f"segment={segment.pk}&country=FR"),
+            format="csv",
+            fields=["email"],
+        )
+    update, update_done, export = entries(subject_id=segment.pk)[1:]
+    assert said(update) == "owner started “Mass update” on its members: Set Country to “FR”"
+    assert said(update_done) == "owner’s “Mass update” on its members finished: 3 contacts"
+    assert said(export) == "owner started “Export” on its members: vip.csv"
+    assert AuditEntry.objects.filter(verb="action_started").count() == 2
 
 
 def test_members_and_api_keys_are_recorded(workspace, user):
