@@ -23,12 +23,8 @@ format: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-## Run every bench/*.py as a module (python -m bench.NAME).
+## The benchmark suite (bench/suite.py): the dataset made once in BENCH_DATABASE_URL
+## (default kith_bench), every workload beside its raw baseline, one table,
+## bench/results.json and docs/performance.md. BENCH_CONTACTS (default 1,000,000).
 bench: install
-	@found=0; for f in bench/*.py; do \
-	  [ -e "$$f" ] || continue; \
-	  name=$$(basename "$$f" .py); [ "$$name" = __init__ ] && continue; \
-	  found=1; echo "== bench.$$name"; \
-	  .venv/bin/python -m "bench.$$name" || exit 1; \
-	done; \
-	[ $$found = 1 ] || echo "No benchmarks in bench/ yet."
+	.venv/bin/python -m bench.suite $(BENCH_ARGS)

@@ -2,13 +2,24 @@
 searches, each beside the raw baseline the indexes and the keyset replace (OFFSET
 paging; the same search with PostgreSQL's index scans switched off), in one run.
 
+The searched words come from one contact chosen with a fixed seed among the contacts
+in id order, so every run at a size searches the same words, and each label shows
+exactly what is searched.
+
     make bench            (BENCH_CONTACTS=100000 for a quicker run)
+    python -m bench.contacts_list
 """
+
+import random
 
 from bench import common
 
+SEED = 23
+PAGE_BUDGET_S = 0.1  # issue 23: pages within 100 ms server time
 
-def main() -> None:
+
+def measure() -> tuple[int, list[tuple[str, float, str, float]]]:
+    """(size, [(what, ours ms, baseline name, baseline ms)])."""
     common.setup()
     from django.db import connection, transaction
 
@@ -31,8 +42,10 @@ def main() -> None:
     def offset_page():
         list(contacts[deep : deep + 50])
 
-    sample = Contact.objects.filter(workspace=workspace).exclude(email=None)[size // 2]
-    prefix = sample.email[:6]
+    with_email = Contact.objects.filter(workspace=workspace, email__isnull=False).order_by("id")
+    at = random.Random(SEED).randrange(min(size, with_email.count()))
+    sample = with_email[at]
+    prefix = sample.email[:4]
     word = (sample.last_name or "son")[:4]
 
     def search(q):
@@ -51,35 +64,61 @@ def main() -> None:
     def count_capped():
         contact_search(contacts, word).order_by()[:10_001].count()
 
-    print(f"Contact list at {size:,} contacts (workspace '{workspace.slug}'):")
-    common.report(
-        [
-            (
-                f"page at row {deep:,}, keyset",
-                common.timed(keyset_page),
-                "OFFSET",
-                common.timed(offset_page, repeat=3),
-            ),
-            (
-                f"email prefix '{prefix}'",
-                common.timed(search(prefix[:2])),
-                "no index",
-                common.timed(without_indexes(search(prefix[:2])), repeat=3),
-            ),
-            (
-                f"substring '{word}'",
-                common.timed(search(word)),
-                "no index",
-                common.timed(without_indexes(search(word)), repeat=3),
-            ),
-            (
-                f"capped count of '{word}'",
-                common.timed(count_capped),
-                "no index",
-                common.timed(without_indexes(count_capped), repeat=3),
-            ),
-        ]
-    )
+    return size, [
+        (
+            f"contact list: page at row {deep:,}, keyset",
+            common.timed(keyset_page),
+            "OFFSET",
+            common.timed(offset_page, repeat=3),
+        ),
+        (
+            f"contact search: email prefix '{prefix}'",
+            common.timed(search(prefix)),
+            "no index",
+            common.timed(without_indexes(search(prefix)), repeat=3),
+        ),
+        (
+            f"contact search: substring '{word}'",
+            common.timed(search(word)),
+            "no index",
+            common.timed(without_indexes(search(word)), repeat=3),
+        ),
+        (
+            f"contact search: capped count of '{word}'",
+            common.timed(count_capped),
+            "no index",
+            common.timed(without_indexes(count_capped), repeat=3),
+        ),
+    ]
+
+
+def workloads(size: int) -> list[dict]:
+    """Rows for bench/suite.py: ours beside the plain way the indexes replace."""
+    size, measured = measure()
+    rows = []
+    for what, ours_ms, baseline, raw_ms in measured:
+        ours_s, raw_s = ours_ms / 1000, raw_ms / 1000
+        met = ours_s <= PAGE_BUDGET_S and ours_s <= raw_s
+        rows.append(
+            {
+                "workload": f"{what} (raw: {baseline})",
+                "ours_s": ours_s,
+                "raw_s": raw_s,
+                "ratio": ours_s / raw_s,
+                "rows": 50,
+                "rows_per_s": None,  # a page of 50: its time is what counts
+                "target": "≤ 100 ms median and faster than the raw way",
+                "met": met,
+                "why": f"median {ours_ms:.1f} ms, the raw way {raw_ms:.1f} ms at {size:,} contacts",
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    size, measured = measure()
+    print(f"Contact list at {size:,} contacts (workspace '{common.BENCH_SLUG}'):")
+    common.report(measured)
 
 
 if __name__ == "__main__":
