@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from contacts.filters import ListFilter
+from contacts.filters import ListFilter, QuickSelect
 from contacts.models import Topic
 from segments.models import Segment, SegmentMember
 from workspaces.models import Workspace
@@ -85,10 +85,13 @@ def members_filter(workspace: Workspace) -> django_filters.Filter:
     """`segment`: the contacts in a segment of the workspace, picked among all of them,
     active ones first, each by name."""
     return django_filters.ModelChoiceFilter(
-        queryset=scoped(Segment, workspace).order_by("archived", "name", "id"),
+        queryset=scoped(Segment, workspace)
+        .only("id", "name", "archived")
+        .order_by("archived", "name", "id"),
         method=_members,
         label="Segment",
         empty_label="Any segment",
+        widget=QuickSelect,  # 500 segments: one pass, no template per option
     )
 
 

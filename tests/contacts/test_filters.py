@@ -1,12 +1,14 @@
 """contacts/filters.py: one FilterSet for the contact list, the API's list and "all that
 match"; other apps add their filters to it (segments: `segment`)."""
 
+import re
+
 import pytest
 from django.http import Http404, QueryDict
 
 from contacts import filters
 from contacts.api_selectors import contacts_for_api
-from contacts.models import Contact
+from contacts.models import Contact, ContactTag, Tag
 from segments import services as segment_services
 from tests.factories import ContactFactory, TagFactory
 
@@ -86,3 +88,65 @@ def test_country_city_and_language_are_read_from_their_index_on_postgresql(works
         cursor.execute("SET LOCAL enable_seqscan = off")  # a few test rows: as at 1M rows
         plan = found.qs.explain()
     assert f"contact_ws_{field}_ci" in plan, plan
+
+
+def _tag_options(page: str) -> list[str]:
+    select = re.search(r'<select[^>]* name="tag"[^>]*>(.*?)</select>', page, re.S)
+    assert select, "the tag picker"
+    return re.findall(r'<option value="([^"]*)"( selected)?>', select.group(1))
+
+
+def test_the_tag_picker_lists_the_first_tags_and_finds_any_other_by_name(client_in, workspace):
+    tags = Tag.objects.bulk_create(
+        Tag(workspace=workspace, name=f"tag {n:03d}") for n in range(filters.TAG_PICKER_LIMIT + 3)
+    )
+    last = tags[-1]
+    tagged, _ = ContactFactory(workspace=workspace), ContactFactory(workspace=workspace)
+    ContactTag.objects.create(contact=tagged, tag=last)
+    page = client_in.get("/contacts/").content.decode()
+    options = _tag_options(page)
+    assert len(options) == filters.TAG_PICKER_LIMIT + 1  # "Any tag" and the first tags
+    assert ("", " selected") == options[0] and str(last.pk) not in dict(options)
+    assert "Or a tag by its name" in page and 'name="tag_name"' in page
+    # Chosen past the limit: still shown, selected; and by its name, in any case.
+    chosen = client_in.get("/contacts/", {"tag": last.pk}).content.decode()
+    assert (str(last.pk), " selected") in _tag_options(chosen)
+    assert f'data-contact-id="{tagged.pk}"' in chosen or f"/contacts/{tagged.pk}/" in chosen
+    by_name = filterset(workspace, tag_name="TAG 202")
+    assert by_name.is_valid() and list(by_name.qs) == [tagged]
+
+
+def test_a_few_tags_are_all_listed_without_the_name_box(client_in, workspace):
+    vip = TagFactory(workspace=workspace, name="vip")
+    ContactFactory(workspace=workspace)  # a list without contacts draws no filters
+    page = client_in.get("/contacts/").content.decode()
+    assert [value for value, _ in _tag_options(page)] == ["", str(vip.pk)]
+    assert "Or a tag by its name" not in page
+
+
+def test_the_segment_and_tag_pickers_cost_the_same_queries_for_many(client_in, workspace):
+    """500 segments and 300 tags draw in as many queries as 2 and 2."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from segments.models import Segment
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client_in.get("/contacts/").status_code == 200
+        return len(ctx.captured_queries)
+
+    Segment.objects.bulk_create(
+        Segment(workspace=workspace, name=f"s{n}", kind="manual") for n in range(2)
+    )
+    TagFactory(workspace=workspace, name="a"), TagFactory(workspace=workspace, name="b")
+    ContactFactory(workspace=workspace)
+    few = queries()
+    Segment.objects.bulk_create(
+        Segment(workspace=workspace, name=f"more {n}", kind="manual") for n in range(500)
+    )
+    Tag.objects.bulk_create(Tag(workspace=workspace, name=f"more {n}") for n in range(300))
+    assert queries() == few
+    page = client_in.get("/contacts/").content.decode()
+    segment_select = re.search(r'<select[^>]* name="segment"[^>]*>(.*?)</select>', page, re.S)
+    assert segment_select.group(1).count("<option") == 1 + 502
