@@ -31,6 +31,7 @@ from segments.selectors.members import (
     segment_members,
 )
 from segments.selectors.preview import (
+    PREVIEW_COUNT_CAP,
     Preview,
     bulk_values,
     segment_preview,
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_DASHBOARD_SORT",
     "Day",
     "MEMBER_ORDER",
+    "PREVIEW_COUNT_CAP",
     "Preview",
     "SegmentListing",
     "SegmentUser",

@@ -157,6 +157,7 @@ def segment_preview(request):
             conditions=conditions,
             segment=segment,
             sample_size=SAMPLE_SIZE,
+            cap=selectors.PREVIEW_COUNT_CAP,
         )
     except BadInput as exc:  # not JSON, or JSON Kith cannot take (NUL, nesting...)
         context["rule_error"] = {"path": "", "message": str(exc)}
@@ -192,6 +193,7 @@ class BuilderState:
                 conditions=conditions,
                 segment=segment,
                 sample_size=SAMPLE_SIZE,
+                cap=selectors.PREVIEW_COUNT_CAP,
                 vocabulary=self.vocabulary,
             )
         except services.InvalidConditions as exc:

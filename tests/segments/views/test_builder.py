@@ -409,3 +409,18 @@ def test_the_builder_pages_run_a_fixed_number_of_queries(client_in, workspace):
     )
     assert small == large
     assert large[0] <= 20
+
+
+def test_a_preview_past_its_cap_says_more_than(client_in, workspace, monkeypatch):
+    """The live panel counts up to selectors.PREVIEW_COUNT_CAP and says so."""
+    from segments import selectors
+
+    monkeypatch.setattr(selectors, "PREVIEW_COUNT_CAP", 5)
+    ContactFactory.create_batch(7, workspace=workspace, country="DE")
+    page = post_rule(client_in, "/segments/preview/", RULE).content.decode()
+    assert "More than <strong data-preview-count>5</strong> contacts match now" in page
+    assert "data-preview-capped" in page and "counts up to 5 and stops there" in page
+    monkeypatch.setattr(selectors, "PREVIEW_COUNT_CAP", 7)
+    page = post_rule(client_in, "/segments/preview/", RULE).content.decode()
+    assert "data-preview-count>7</strong> contacts match now" in page
+    assert "More than" not in page and "data-preview-capped" not in page
