@@ -33,6 +33,11 @@ class BulkJob:
     # title(workspace=, data=) -> what the Activity page calls the job ("Add tag “vip”");
     # the action's label without it. A ValidationError refuses to start the job.
     title: Callable[..., str] | None = None
+    # Contacts per chunk (contacts.jobs.CHUNK_SIZE without it).
+    chunk_size: int | None = None
+    # run_chunk also gets `contacts=`: the chunk as a range of the set (its filters,
+    # low < id <= high), for one set-based statement instead of a list of ids.
+    ranged: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ class BulkAction:
     run_queryset: Callable[..., str] | None = None
     # How it runs as a background job on many contacts (see BulkJob); optional.
     job: BulkJob | None = None
+    # The form is made with workspace= (its choices depend on the workspace's data).
+    form_needs_workspace: bool = False
+    # preview(workspace=, contacts=ContactSet, data=) -> a sentence shown in the bar
+    # instead of running (what would change), or None to run: asked before each run.
+    preview: Callable[..., str | None] | None = None
+
+    def form(self, workspace: Workspace, data=None) -> forms.Form:
+        extra = {"workspace": workspace} if self.form_needs_workspace else {}
+        return self.form_class(data, prefix=self.name, **extra)
 
 
 _actions: dict[str, BulkAction] = {}

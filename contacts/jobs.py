@@ -73,10 +73,11 @@ def bulk_job_start(
     )
 
 
-def _run_chunk(action: bulk.BulkAction, *, workspace, contact_ids, data, user) -> dict:
+def _run_chunk(action: bulk.BulkAction, *, workspace, contact_ids, data, user, rows) -> dict:
     if action.job is not None:
+        extra = {"contacts": rows} if action.job.ranged else {}
         return action.job.run_chunk(
-            workspace=workspace, contact_ids=contact_ids, data=data, user=user
+            workspace=workspace, contact_ids=contact_ids, data=data, user=user, **extra
         )
     action.run(workspace=workspace, contact_ids=contact_ids, data=data, user=user)
     return {}
@@ -100,16 +101,18 @@ def run(context) -> None:
             with transaction.atomic():
                 context.advance(total=total, checkpoint=point)
         last, until = point["last"], point["until"]
+        size = (action.job and action.job.chunk_size) or CHUNK_SIZE
         while True:
             context.raise_if_cancelled()
             chunk = contacts.filter(pk__gt=last, pk__lte=until).order_by("pk")
             # dict.fromkeys: a filter that joins could name a contact twice.
-            ids = list(dict.fromkeys(chunk.values_list("pk", flat=True)[:CHUNK_SIZE]))
+            ids = list(dict.fromkeys(chunk.values_list("pk", flat=True)[:size]))
             if not ids:
                 break
+            rows = contacts.filter(pk__gt=last, pk__lte=ids[-1])
             with transaction.atomic():
                 counters = _run_chunk(
-                    action, workspace=workspace, contact_ids=ids, data=data, user=user
+                    action, workspace=workspace, contact_ids=ids, data=data, user=user, rows=rows
                 )
                 context.advance(
                     add_done=len(ids),

@@ -14,7 +14,7 @@ from contacts import bulk, selectors
 from contacts import jobs as contact_jobs
 from contacts.selectors import SORTS
 from contacts.sets import ContactSet
-from workspaces.errors import sentences
+from workspaces.errors import KithError, sentences
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 
 PAGE_SIZE = 50
@@ -36,16 +36,16 @@ def contact_list(request):
         "count": count,
         "count_more": more,
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],
-        "bulk_forms": _bulk_forms(),
+        "bulk_forms": _bulk_forms(request.workspace),
         "bulk_threshold": settings.BULK_JOB_THRESHOLD,
     }
     return render_page_or_fragment(request, "contacts/contact_list.html", "results", context)
 
 
-def _bulk_forms(bound_action=None, bound_form=None) -> list[tuple]:
+def _bulk_forms(workspace, bound_action=None, bound_form=None) -> list[tuple]:
     """(action, form) for each bulk action; the one just submitted keeps its errors."""
     return [
-        (action, bound_form if action is bound_action else action.form_class(prefix=action.name))
+        (action, bound_form if action is bound_action else action.form(workspace))
         for action in bulk.all_actions()
     ]
 
@@ -56,26 +56,32 @@ def contact_bulk(request):
     action = bulk.get(request.POST.get("action"))
     if action is None:
         return HttpResponseBadRequest("Unknown bulk action.")
-    form = action.form_class(request.POST, prefix=action.name)
+    form = action.form(request.workspace, request.POST)
     # The checked contacts, or "all that match": the list's query, posted along,
     # selects the contacts again here.
     contacts = ContactSet.from_post(request.workspace, request.POST)
-    error = None
+    error = preview = None
     if not contacts.valid:
         error = "The list's filters need fixing first."
     elif contacts.empty:
         error = "Select at least one contact first."
     elif form.is_valid():
         try:
-            return _bulk_run(request, action, form.cleaned_data, contacts, back)
-        except ValidationError as exc:
-            error = sentences(exc)
+            if action.preview is not None:
+                preview = action.preview(
+                    workspace=request.workspace, contacts=contacts, data=form.cleaned_data
+                )
+            if preview is None:
+                return _bulk_run(request, action, form.cleaned_data, contacts, back)
+        except (ValidationError, KithError) as exc:
+            error = sentences(exc) if isinstance(exc, ValidationError) else exc.message
     if wants_fragment(request):
         listing = contacts.listing  # the list the bar counts for "select all N"
         count, more = selectors.capped_count(listing.queryset) if listing.valid else (0, False)
         context = {
-            "bulk_forms": _bulk_forms(action, form),
+            "bulk_forms": _bulk_forms(request.workspace, action, form),
             "bulk_error": error,
+            "bulk_preview": preview,
             "next": back,
             "query": request.POST.get("query", ""),
             "all_matching": contacts.is_matching,
@@ -84,7 +90,10 @@ def contact_bulk(request):
             "bulk_threshold": settings.BULK_JOB_THRESHOLD,
         }
         return render(request, "contacts/_bulk_bar.html", context)
-    messages.error(request, error or _first_error(form))
+    if preview:
+        messages.info(request, preview)
+    else:
+        messages.error(request, error or _first_error(form))
     return redirect(back)
 
 

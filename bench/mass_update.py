@@ -1,0 +1,174 @@
+"""Mass update of a segment's members through the real job (contacts.mass_update as
+the bulk job contacts.jobs starts on the set "segment=<id>": started through the
+service, then jobs.runner.run in this process, as a worker runs it: chunks of
+members, progress and checkpoint saved per chunk, the change announced so membership
+follows) beside the raw baseline: ONE `UPDATE … WHERE id IN (SELECT contact_id FROM
+the segment's members)` of the same change, on a connection of its own.
+
+The segment is a manual one of half the workspace's contacts (every other id: 500,000
+of the default 1,000,000). Two changes, each measured on its own: a built-in field
+(city) and a custom attribute (plan, a text). Every member changes: the values are
+restored from a saved copy (and the table vacuumed) before every turn, not timed, so
+each turn starts alike. Turns alternate, so a busy moment weighs on both alike; the
+best of each is kept. Target: ours within 1.5x of the raw UPDATE.
+
+    python -m bench.mass_update [N]     (N or BENCH_CONTACTS; default 1,000,000)
+
+The job's wake-ups (a worker for the job, one for the membership work it records) are
+not sent: nothing but this process touches the data while it runs. The membership
+work is recorded (one pending change per chunk, as in production) and dropped with
+each restore; working it through is bench/membership_follow.py's subject.
+BENCH_REPEAT: turns (3). Peak memory is this process's resident set (ru_maxrss).
+"""
+
+import os
+import resource
+import sys
+import time
+
+from bench import common
+
+SEGMENT = "Bench mass update"
+SAVED = "bench_mass_update_saved"
+CHANGES = [("city", "Benchville"), ("attributes.plan", "bench-plan")]
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def raw_sql(field: str) -> str:
+    if field.startswith("attributes."):
+        key = field.removeprefix("attributes.")
+        assignment = f"attributes = jsonb_set(attributes, '{{{key}}}', to_jsonb(%(value)s::text))"
+    else:
+        assignment = f"{field} = %(value)s"
+    return (
+        f"UPDATE contacts_contact SET {assignment}, updated_at = now() "
+        "WHERE workspace_id = %(workspace)s AND id IN "
+        "(SELECT contact_id FROM segments_segmentmember WHERE segment_id = %(segment)s)"
+    )
+
+
+def half_segment(workspace, raw):
+    """The manual segment of every other contact, made once (members written here:
+    its making is not what is measured)."""
+    from segments import services
+    from segments.models import Segment, SegmentMember
+
+    segment = Segment.objects.filter(workspace=workspace, name=SEGMENT).first()
+    if segment is None:
+        segment = services.segment_create(workspace=workspace, name=SEGMENT, kind="manual")
+    wanted = workspace.contacts.count() // 2
+    if SegmentMember.objects.filter(segment=segment).count() != wanted:
+        print(f"Making the segment of {wanted:,} members (once)...", flush=True)
+        raw.execute("DELETE FROM segments_segmentmember WHERE segment_id = %s", [segment.pk])
+        raw.execute(
+            "INSERT INTO segments_segmentmember (segment_id, contact_id, joined_at, source) "
+            "SELECT %(segment)s, id, now(), 'manual' FROM ("
+            "  SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts_contact"
+            "  WHERE workspace_id = %(workspace)s) c WHERE n %% 2 = 0",
+            {"segment": segment.pk, "workspace": workspace.pk},
+        )
+        raw.execute(
+            "UPDATE segments_segment SET member_count = %s WHERE id = %s", [wanted, segment.pk]
+        )
+        raw.execute("VACUUM ANALYZE segments_segmentmember")
+    return segment, wanted
+
+
+def main() -> None:
+    common.setup()
+    import psycopg
+
+    from contacts import jobs as contact_jobs
+    from contacts import mass_update
+    from jobs import runner, services
+    from jobs.models import Job
+    from segments import actions, pending
+    from segments.models import PendingChange
+
+    wanted = int(sys.argv[1]) if len(sys.argv) > 1 else None
+    workspace, _ = common.bench_workspace(wanted)
+    repeat = int(os.environ.get("BENCH_REPEAT", 3))
+    services.dispatch = lambda job: None  # run here, not by whatever worker is about
+    pending.wake = lambda workspace_id: False  # membership work recorded, not sent
+    raw = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+    segment, members = half_segment(workspace, raw)
+    params = {"workspace": workspace.pk, "segment": segment.pk}
+
+    raw.execute(f"DROP TABLE IF EXISTS {SAVED}")
+    raw.execute(
+        f"CREATE UNLOGGED TABLE {SAVED} AS SELECT id, city, attributes, updated_at "
+        "FROM contacts_contact WHERE id IN "
+        "(SELECT contact_id FROM segments_segmentmember WHERE segment_id = %(segment)s)",
+        params,
+    )
+
+    def restore() -> None:
+        raw.execute(
+            f"UPDATE contacts_contact c SET city = s.city, attributes = s.attributes, "
+            f"updated_at = s.updated_at FROM {SAVED} s WHERE c.id = s.id "
+            "AND (c.city IS DISTINCT FROM s.city OR c.attributes IS DISTINCT FROM s.attributes)"
+        )
+        PendingChange.objects.filter(workspace=workspace).delete()
+        raw.execute("VACUUM ANALYZE contacts_contact")
+
+    def baseline(field: str, value) -> int:
+        return raw.execute(raw_sql(field), {**params, "value": value}).rowcount
+
+    def ours(field: str, value) -> int:
+        job = contact_jobs.bulk_job_start(
+            workspace=workspace,
+            action=mass_update.ACTION,
+            data={"field": field, "value": value},
+            contacts=actions.members(segment),
+        )
+        assert runner.run(job.pk) == Job.Status.DONE, Job.objects.get(pk=job.pk).message
+        job.refresh_from_db()
+        assert job.done == job.total == members, (job.done, job.total, members)
+        changed = job.counters["changed"]
+        job.delete()
+        return changed
+
+    before = peak_mb()
+    times: dict[tuple[str, str], list[float]] = {}
+    print(
+        f"Mass update of a manual segment of {members:,} members "
+        f"({workspace.contacts.count():,} contacts in the workspace):"
+    )
+    for turn in range(repeat):
+        for field, value in CHANGES:
+            for name, run in (("raw UPDATE", baseline), ("job", ours)):
+                restore()
+                started = time.perf_counter()
+                changed = run(field, value)
+                elapsed = time.perf_counter() - started
+                times.setdefault((field, name), []).append(elapsed)
+                assert changed == members, (name, field, changed, members)
+                print(f"  turn {turn + 1}: {field:<16} {name:<10} {elapsed:6.1f} s", flush=True)
+    restore()
+    raw.execute(f"DROP TABLE {SAVED}")
+    raw.close()
+    best = {key: min(values) for key, values in times.items()}
+    totals = {"job": 0.0, "raw UPDATE": 0.0}
+    print(f"  {'field':<16} {'job s':>7} {'raw s':>7} {'ratio':>6} {'job rows/s':>11}")
+    for field, _ in CHANGES:
+        ours_s, raw_s = best[(field, "job")], best[(field, "raw UPDATE")]
+        totals["job"] += ours_s
+        totals["raw UPDATE"] += raw_s
+        print(
+            f"  {field:<16} {ours_s:7.1f} {raw_s:7.1f} {ours_s / raw_s:5.2f}x "
+            f"{members / ours_s:11,.0f}"
+        )
+    ours_s, raw_s = totals["job"], totals["raw UPDATE"]
+    print(
+        f"  {'both':<16} {ours_s:7.1f} {raw_s:7.1f} {ours_s / raw_s:5.2f}x "
+        f"{2 * members / ours_s:11,.0f}   (target 1.50x)"
+    )
+    print(f"  peak memory (RSS) {before:.0f} MB before, {peak_mb():.0f} MB after")
+    print(f"  (best of {repeat} turns each; every member changes on every turn)")
+
+
+if __name__ == "__main__":
+    main()
