@@ -16,6 +16,7 @@ from contacts.models import Topic
 from jobs.models import Job
 from jobs.services import job_cancel, job_start
 from segments.models import Segment
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import Workspace
 
@@ -197,6 +198,21 @@ def campaign_send(*, campaign: Campaign, user=None) -> Job:
     campaign.status, campaign.send_job = Status.SENDING, job
     campaign.save(update_fields=["status", "send_job", "updated_at"])
     return job
+
+
+def job_subject(job: Job):
+    """The campaign a send acts on, for the audit trail (workspaces.audit)."""
+    if job.kind != sending.KIND:
+        return None
+    campaign = (
+        Campaign.objects.filter(pk=job.params.get("campaign_id"), workspace_id=job.workspace_id)
+        .only("name")
+        .first()
+    )
+    if campaign is None:
+        return None
+    details = {"label": "Send", "on_members": False}
+    return audit.Subject.CAMPAIGN, campaign.pk, campaign.name, details
 
 
 @transaction.atomic

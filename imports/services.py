@@ -21,6 +21,7 @@ from jobs.models import Job
 from jobs.services import job_cancel, job_start
 from segments import services as segment_services
 from segments.models import Segment
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import Workspace
 
@@ -249,6 +250,18 @@ def import_run_start(*, imp: Import, user) -> Job:
     imp.run_job = job
     imp.save(update_fields=["run_job", "updated_at"])
     return job
+
+
+def job_subject(job: Job):
+    """The import a run acts on, for the audit trail (workspaces.audit)."""
+    if job.kind != RUN:
+        return None
+    imp = Import.objects.filter(pk=job.params.get("import_id"), workspace_id=job.workspace_id)
+    imp = imp.only("name", "original_name").first()
+    if imp is None:
+        return None
+    details = {"label": "Import", "on_members": False, "what": imp.original_name}
+    return audit.Subject.IMPORT, imp.pk, imp.name, details
 
 
 def import_cancel(*, imp: Import, user) -> Job:

@@ -141,6 +141,18 @@ def job_started(job) -> AuditEntry | None:
     return None
 
 
+def record_on(thing, verb: str, subject_type: str, name: str, **details) -> AuditEntry:
+    """The entry of a change to `thing`, a model row of a workspace (workspace_id, pk)."""
+    return record(
+        workspace=thing.workspace_id,
+        verb=verb,
+        subject_type=subject_type,
+        subject_id=thing.pk,
+        subject_name=name,
+        details=details,
+    )
+
+
 OUTCOMES = {
     "done": Verb.ACTION_DONE,
     "failed": Verb.ACTION_FAILED,
@@ -161,7 +173,9 @@ def job_ended(job) -> AuditEntry | None:
     )
     if started is None:
         return None
-    details = {"action": started.details.get("action"), "label": started.details.get("label")}
+    details = {
+        k: started.details[k] for k in ("action", "label", "on_members") if k in started.details
+    }
     details.update(done=job.done, total=job.total, message=job.message or "")
     return AuditEntry.objects.create(
         workspace_id=job.workspace_id,
@@ -184,6 +198,16 @@ def _quoted(text) -> str:
     return f"“{text}”"
 
 
+NOUNS = {
+    Subject.API_KEY: "API key",
+    Subject.ATTRIBUTE: "custom attribute",
+    Subject.TAG: "tag",
+    Subject.TOPIC: "topic",
+    Subject.IMPORT: "import",
+    Subject.CAMPAIGN: "campaign",
+}
+
+
 def _subject(entry: AuditEntry, on_subject: bool) -> tuple[str, str]:
     """How the sentence names the subject: ("it", "its") on its own page."""
     if on_subject:
@@ -191,8 +215,8 @@ def _subject(entry: AuditEntry, on_subject: bool) -> tuple[str, str]:
     name = _quoted(entry.subject_name)
     if entry.subject_type == Subject.SEGMENT:
         name = f"the segment {name}"
-    elif entry.subject_type == Subject.API_KEY:
-        name = f"the API key {name}"
+    elif entry.subject_type in NOUNS:
+        name = f"the {NOUNS[entry.subject_type]} {name}"
     else:
         name = entry.subject_name
     return name, f"{name}’s"
@@ -216,8 +240,15 @@ def _rule(d: dict) -> str:
     return f": {'; '.join(parts)}" if parts else ""
 
 
-def _started(d: dict, its: str) -> str:
-    text = f"started {_quoted(d.get('label', 'an action'))} on {its} members"
+def _action(d: dict, it: str, its: str) -> str:
+    """ "“Reset score” on its members"; "“Import” of the import “Leads”" for a subject
+    that has no members."""
+    on = f"on {its} members" if d.get("on_members", True) else f"of {it}"
+    return f"{_quoted(d.get('label') or 'an action')} {on}"
+
+
+def _started(d: dict, it: str, its: str) -> str:
+    text = f"started {_action(d, it, its)}"
     text += f": {d['what']}" if d.get("what") else ""
     return text + (f" (reason: {d['reason']})" if d.get("reason") else "")
 
@@ -240,15 +271,11 @@ WORDS = {
     Verb.ARCHIVED: lambda d, it, its: f"archived {it}",
     Verb.UNARCHIVED: lambda d, it, its: f"unarchived {it}",
     Verb.DELETED: lambda d, it, its: f"deleted {it}",
-    Verb.ACTION_STARTED: lambda d, it, its: _started(d, its),
-    Verb.ACTION_DONE: lambda d, it, its: (
-        f"— {_quoted(d.get('label'))} on {its} members finished: {_progress(d)}"
-    ),
-    Verb.ACTION_FAILED: lambda d, it, its: (
-        f"— {_quoted(d.get('label'))} on {its} members failed after {_progress(d)}"
-    ),
+    Verb.ACTION_STARTED: _started,
+    Verb.ACTION_DONE: lambda d, it, its: f"— {_action(d, it, its)} finished: {_progress(d)}",
+    Verb.ACTION_FAILED: lambda d, it, its: f"— {_action(d, it, its)} failed after {_progress(d)}",
     Verb.ACTION_CANCELLED: lambda d, it, its: (
-        f"— {_quoted(d.get('label'))} on {its} members was cancelled after {_progress(d)}"
+        f"— {_action(d, it, its)} was cancelled after {_progress(d)}"
     ),
     Verb.MEMBER_ADDED: lambda d, it, its: f"added {it} as {d.get('role', '').lower()}",
     Verb.ROLE_CHANGED: lambda d, it, its: (

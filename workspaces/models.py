@@ -144,6 +144,11 @@ class AuditEntry(models.Model):
         SEGMENT = "segment", "Segment"
         MEMBER = "member", "Member"
         API_KEY = "api_key", "API key"
+        ATTRIBUTE = "attribute", "Custom attribute"
+        TAG = "tag", "Tag"
+        TOPIC = "topic", "Topic"
+        IMPORT = "import", "Import"
+        CAMPAIGN = "campaign", "Campaign"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_entries")
     # Who: a user, an API key, or neither (the system: beat, a command, a worker).

@@ -10,12 +10,14 @@ from contacts import attributes as attrs
 from contacts.changes import Change, contacts_changed
 from contacts.models import Contact, CustomAttribute
 from contacts.selectors import attribute_definitions
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import Workspace
 
 MAX_LABEL = 100
 
 
+@transaction.atomic
 def attribute_define(
     *, workspace: Workspace, key: str, type: str, label: str = ""
 ) -> CustomAttribute:
@@ -27,11 +29,13 @@ def attribute_define(
         raise KithError(f"The attribute '{existing.key}' already exists.", field="key")
     try:
         with transaction.atomic():
-            return CustomAttribute.objects.create(
+            attribute = CustomAttribute.objects.create(
                 workspace=workspace, key=key, type=type, label=label
             )
     except IntegrityError:
         raise KithError(f"The attribute '{key}' already exists.", field="key") from None
+    audit.record_on(attribute, audit.Verb.CREATED, audit.Subject.ATTRIBUTE, key, type=type)
+    return attribute
 
 
 def clean_attributes(
@@ -126,6 +130,7 @@ def attribute_delete(*, attribute: CustomAttribute) -> int:
             f"“{attribute.key}” is used by {', '.join(users)}; change those conditions first."
         )
     key, workspace_id = attribute.key, attribute.workspace_id
+    audit.record_on(attribute, audit.Verb.DELETED, audit.Subject.ATTRIBUTE, key)
     if connection.vendor == "postgresql":
         # One statement, however many contacts: jsonb's "-" drops the key in place.
         with connection.cursor() as cursor:

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts import exports
+from contacts.services.tags import contact_tags_add
 from contacts.sets import ContactSet
 from jobs import runner
 from jobs.models import Job
@@ -229,6 +230,52 @@ def test_members_and_api_keys_are_recorded(workspace, user):
         "owner removed bob from the workspace",
         "owner created the API key “Zapier”",
         "owner revoked the API key “Zapier”",
+    ]
+
+
+def test_attributes_tags_and_topics_are_recorded(workspace, user):
+    from contacts.services import attribute_define, attribute_delete, tag_delete, tag_rename
+    from contacts.services.topics import topic_create, topic_delete
+
+    tagged = ContactFactory(workspace=workspace)
+    with audit.acting_as(user):
+        attribute = attribute_define(workspace=workspace, key="plan", type="text")
+        attribute_delete(attribute=attribute)
+        (tag,) = contact_tags_add(contact=tagged, names=["vip"]).tags.all()
+        tag_rename(tag=tag, name="VIP")
+        tag_rename(tag=tag, name="VIP")  # the same name: nothing
+        tag_delete(tag=tag)
+        topic = topic_create(workspace=workspace, name="News")
+        topic_delete(topic=topic)
+    assert [said(e, on_subject=False) for e in entries(workspace=workspace)] == [
+        "owner created the custom attribute “plan”",
+        "owner deleted the custom attribute “plan”",
+        "owner renamed the tag “VIP” from “vip” to “VIP”",
+        "owner deleted the tag “VIP”",
+        "owner created the topic “News”",
+        "owner deleted the topic “News”",
+    ]
+
+
+def test_an_import_run_and_a_campaign_send_are_recorded_with_their_outcome(
+    workspace, user, django_capture_on_commit_callbacks
+):
+    from campaigns.services import CampaignData, campaign_create, campaign_send
+    from tests.imports import helpers
+
+    imp = helpers.make(workspace, user, b"email\nann@x.io\nbob@x.io\n", name="leads.csv")
+    helpers.run(imp, user)
+    segment = services.segment_create(workspace=workspace, name="All", kind="manual")
+    data = CampaignData(name="Spring", subject="Hi", body="Hello", include=[segment])
+    campaign = campaign_create(workspace=workspace, data=data)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_send(campaign=campaign, user=user)
+    lines = [said(e, on_subject=False) for e in entries(verb__startswith="action_")]
+    assert lines == [
+        f"owner started “Import” of the import “{imp.name}”: leads.csv",
+        f"owner’s “Import” of the import “{imp.name}” finished: 2 contacts",
+        "owner started “Send” of the campaign “Spring”",
+        "owner’s “Send” of the campaign “Spring” finished: 0 contacts",
     ]
 
 
