@@ -146,14 +146,7 @@ def hash_key(raw_key: str) -> str:
 
 
 def _audit_key(api_key: ApiKey, verb: str) -> None:
-    audit.record(
-        workspace=api_key.workspace_id,
-        verb=verb,
-        subject_type=audit.Subject.API_KEY,
-        subject_id=api_key.pk,
-        subject_name=api_key.name,
-        details={"prefix": api_key.prefix},
-    )
+    audit.record_on(api_key, verb, audit.Subject.API_KEY, api_key.name, prefix=api_key.prefix)
 
 
 @transaction.atomic

@@ -102,14 +102,6 @@ def rule_change_details(segment: Segment, before) -> dict:
     }
 
 
-def segment_audit(segment: Segment, verb: str, *, job_id: int | None = None, **details) -> None:
+def segment_audit(segment: Segment, verb: str, **details) -> None:
     """The audit entry of a change to `segment`, in the caller's transaction."""
-    audit.record(
-        workspace=segment.workspace_id,
-        verb=verb,
-        subject_type=audit.Subject.SEGMENT,
-        subject_id=segment.pk,
-        subject_name=segment.name,
-        details=details,
-        job_id=job_id,
-    )
+    audit.record_on(segment, verb, audit.Subject.SEGMENT, segment.name, **details)

@@ -375,7 +375,8 @@ def _queries(client, address) -> int:
     return len(ctx.captured_queries)
 
 
-def _make_entries(workspace, segment, n):
+def make_entries(workspace, segment, n):
+    """`n` entries "ann renamed" on `segment` (for query counts and paging)."""
     AuditEntry.objects.bulk_create(
         AuditEntry(
             workspace=workspace,
@@ -392,9 +393,9 @@ def _make_entries(workspace, segment, n):
 
 def test_the_log_runs_the_same_queries_for_5_and_50_entries(client_in, workspace, ann):
     segment = services.segment_create(workspace=workspace, name="VIP", kind="manual")
-    _make_entries(workspace, segment, 4)
+    make_entries(workspace, segment, 4)
     five = _queries(client_in, AUDIT)
-    _make_entries(workspace, segment, 45)
+    make_entries(workspace, segment, 45)
     assert _queries(client_in, AUDIT) == five
     assert len(listed(client_in.get(AUDIT))) == 50
 

@@ -16,6 +16,7 @@ from segments import services
 from segments.views import activity
 from tests.factories import UserFactory
 from tests.segments.views.pages import HTMX, manual
+from tests.workspaces.test_audit import make_entries
 from workspaces import audit
 from workspaces.models import AuditEntry, Membership, Role
 
@@ -113,22 +114,23 @@ def test_the_same_queries_for_5_and_50_entries(client_in, workspace, monkeypatch
     monkeypatch.setattr(activity, "PAGE_SIZE", 50)
     segment = manual(workspace, "VIP")
 
-    def add(n):
-        AuditEntry.objects.bulk_create(
-            AuditEntry(
-                workspace=workspace,
-                actor_name="ann",
-                verb="renamed",
-                subject_type="segment",
-                subject_id=segment.pk,
-                subject_name="VIP",
-                details={"old": "A", "new": "B"},
-            )
-            for _ in range(n)
-        )
-
-    add(4)
+    make_entries(workspace, segment, 4)
     five = _queries(client_in, address(segment))
-    add(45)
+    make_entries(workspace, segment, 45)
     assert _queries(client_in, address(segment)) == five
     assert len(listed(client_in.get(address(segment)))) == 50
+
+
+def test_the_history_tabs_pager_is_the_same_and_keeps_the_period(client_in, workspace, monkeypatch):
+    from segments.views import history
+    from tests.factories import ContactFactory
+
+    monkeypatch.setattr(history, "CHANGES_PAGE_SIZE", 2)
+    segment = manual(workspace, "VIP", ContactFactory.create_batch(3, workspace=workspace))
+    url = reverse("segments:history", args=[segment.pk])
+    page = html.unescape(client_in.get(url, {"days": "90"}).content.decode())
+    older = re.search(r'rel="next" href="([^"]+)"', page).group(1)
+    assert older.startswith(f"{url}?days=90&cursor=") and older.endswith("#changes")
+    rest = client_in.get(older.split("#")[0], HTTP_HX_TARGET="changes", **HTMX)
+    assert rest.content.decode().count("<tr>") == 2  # the header and the third entry
+    assert 'rel="prev"' in rest.content.decode()
