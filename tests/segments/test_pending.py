@@ -246,3 +246,33 @@ def test_ten_thousand_changes_one_by_one_wake_one_worker_and_queue_no_refreshes(
         Segment.objects.get(name="Germans").pk: (10_000, 0)
     }
     assert not pending.has_pending(ws.pk)
+
+
+def test_a_pass_writes_its_changed_contacts_segments_in_one_transaction(ws, sent):
+    """The segments a pass re-evaluates for changed contacts commit together: a pass
+    cut short at the second leaves the first as it was, and the pending rows stay."""
+    contacts = [ContactFactory(workspace=ws, country="FR") for _ in range(3)]
+    germans = make_segment(ws, "Germans", GERMANS)
+    pro = make_segment(ws, "Pro", PRO)
+    for contact in contacts:
+        contact_services.contact_update(contact=contact, data={"country": "DE", "company": "Pro"})
+    real = membership.refresh_filter_segment
+
+    def dies_at_pro(segment, **kwargs):
+        if segment.pk == pro.pk:
+            raise SystemExit("worker killed")
+        return real(segment, **kwargs)
+
+    with (
+        mock.patch.object(membership, "refresh_filter_segment", side_effect=dies_at_pro),
+        pytest.raises(SystemExit),
+    ):
+        pending.work_through(ws.pk)
+    assert members(germans) == set()  # rolled back with the batch
+    assert not SegmentChange.objects.filter(segment=germans).exists()
+    assert PendingChange.objects.count() == 3
+    pending.work_through(ws.pk)
+    ids = {c.pk for c in contacts}
+    assert members(germans) == members(pro) == ids
+    germans.refresh_from_db()
+    assert germans.member_count == 3
