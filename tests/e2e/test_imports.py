@@ -14,59 +14,21 @@ the app sends, a pause between chunks).
 import csv
 import io
 import re
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError, connections
 from playwright.sync_api import expect
 
 from contacts.models import Contact, CustomAttribute
 from imports.models import Import
-from jobs import runner
 from segments import services as segment_services
 from segments.models import SegmentMember
 from tests.e2e.test_jobs import background_worker  # noqa: F401 (a fixture)
 from tests.e2e.test_segments import sign_in
 from workspaces.models import Workspace
 
-LOCK_RETRIES = 500  # 5 s at most
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("background_worker", "sqlite_waits")]
-
-
-def retry_when_locked(execute, sql, params, many, context):
-    """A statement that met another connection's table lock, tried again after a
-    moment. SQLite's shared cache (the in-memory test database the live server and
-    the worker threads share) answers "database table is locked" at once instead of
-    waiting as its busy timeout does on a file; the statement did nothing, and runs
-    again. PostgreSQL never answers so: its readers and writers do not block."""
-    for attempt in range(LOCK_RETRIES):
-        try:
-            return execute(sql, params, many, context)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
-                raise
-            time.sleep(0.01)
-
-
-@pytest.fixture
-def sqlite_waits(monkeypatch):
-    """The live server's connection (shared by its request threads) and each worker
-    thread's own connection wait for a table lock instead of failing (SQLite only)."""
-    shared = connections["default"]
-    if shared.vendor != "sqlite":
-        yield
-        return
-    run = runner.run
-
-    def run_waiting(job_id):
-        with connections["default"].execute_wrapper(retry_when_locked):
-            return run(job_id)
-
-    monkeypatch.setattr(runner, "run", run_waiting)
-    with shared.execute_wrapper(retry_when_locked):
-        yield
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("background_worker")]
 
 
 def messy_csv(token: str) -> bytes:
