@@ -251,10 +251,8 @@ def test_errors_show_at_the_condition_they_concern(page, base_url, screenshot):
 
 
 def test_keyboard_moves_and_the_limits_of_a_rule(page, base_url, screenshot):
-    # Both segments are made before the browser starts: on SQLite the test's writes and
-    # the live server's reads share one in-memory database, and a read that meets a
-    # write fails at once ("table is locked"). Made half way, the second segment's
-    # refresh met the previews the key presses had sent: a 500 on a loaded machine.
+    # Both segments are made before the browser starts, so the test's writes never
+    # race the previews the key presses send.
     workspace = demo_workspace()
     rule = {"all": [{"any": [{"tag": "vip", "op": "has"}]}, {"tag": "lead", "op": "has"}]}
     segment = services.segment_create(

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def segment(base_url):
     """A manual segment of seven demo contacts, one of them with a formula for a
-    company. Made before the browser opens a page (one in-memory SQLite is shared)."""
+    company. Made before the browser opens a page."""
     workspace = demo_workspace()
     people = list(Contact.objects.filter(workspace=workspace, email__isnull=False)[:7])
     Contact.objects.filter(pk=people[0].pk).update(company='=HYPERLINK("http://x")')

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def segment(base_url):
-    """A manual segment of five demo contacts with scores (made before the browser
-    opens a page: one in-memory SQLite is shared)."""
+    """A manual segment of five demo contacts with scores, made before the browser
+    opens a page."""
     workspace = demo_workspace()
     people = list(Contact.objects.filter(workspace=workspace)[:5])
     Contact.objects.filter(pk__in=[p.pk for p in people]).update(score=40)
