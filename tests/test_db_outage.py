@@ -5,13 +5,21 @@ terminates the request's PostgreSQL backend (pg_terminate_backend) between two
 statements of one write (the contact is inserted and tagged, its change not yet
 announced), as a server restart or a network cut would."""
 
+from datetime import timedelta
+
 import psycopg
 import pytest
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
+from django.utils import timezone
 
 from contacts.models import Contact, Tag
 from contacts.services import contacts as contact_services
+from jobs import registry, runner
+from jobs.models import Job
+from jobs.services import job_start
+from jobs.sweep import stalled_jobs
 from tests.api_helpers import ApiClient, error_code
+from tests.factories import WorkspaceFactory
 from workspaces.middleware import DATABASE_AWAY
 from workspaces.services import api_key_create
 
@@ -121,3 +129,36 @@ def test_other_errors_are_still_the_generic_500(client_in, monkeypatch):
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert "database" not in response.content.decode()
+
+
+# ---------------------------------------------------------------- a job's connection
+
+
+def three_steps(context):
+    """Three saved steps; on its first attempt the connection is cut after the first."""
+    for step in range(context.job.done, 3):
+        if step == 1 and context.job.attempts == 1:
+            terminate(connection.connection.info.backend_pid)
+        with transaction.atomic():
+            context.advance(done=step + 1, total=3)
+
+
+registry.register(registry.JobKind("test_three_steps", "Three steps", three_steps))
+
+
+def test_a_job_that_loses_its_connection_is_resumed_not_failed():
+    """A database restart under a running job is not the job's failure: it stays
+    running, its lease runs out, the sweep sends it again and it resumes."""
+    with pytest.raises(OperationalError):  # tasks run inline in tests: the task fails
+        job_start(workspace=WorkspaceFactory(), kind="test_three_steps", title="Steps")
+    job = Job.objects.get(kind="test_three_steps")
+    assert (job.status, job.done, job.attempts) == (Job.Status.RUNNING, 1, 1)
+    assert job not in stalled_jobs()  # its lease still holds
+
+    Job.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1), dispatched_at=None
+    )
+    assert job in stalled_jobs()  # what the sweep sends again
+    assert runner.run(job.pk) == Job.Status.DONE
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total, job.attempts) == (Job.Status.DONE, 3, 3, 2)
