@@ -4,9 +4,11 @@ ended; nothing when the change rolls back; the workspace's Audit log page (owner
 admins only, filtered, paged, a fixed number of queries) and its read-only admin."""
 
 import html
+import io
 import re
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -211,6 +213,22 @@ def test_a_mass_update_and_an_export_of_a_segments_members_are_recorded_on_it(
     assert said(update_done) == "owner’s “Mass update” on its members finished: 3 contacts"
     assert said(export) == "owner started “Export” on its members: vip.csv"
     assert AuditEntry.objects.filter(verb="action_started").count() == 2
+
+
+def test_the_export_segment_command_is_recorded_as_the_systems(
+    workspace, tmp_path, django_capture_on_commit_callbacks
+):
+    ContactFactory.create_batch(2, workspace=workspace, country="FR")
+    with django_capture_on_commit_callbacks(execute=True):
+        segment = services.segment_create(
+            workspace=workspace, name="VIP", kind="filter", conditions=FRANCE
+        )
+    out = tmp_path / "vip.csv"
+    call_command("export_segment", "VIP", "--workspace", "acme", "--output", str(out),
+                 stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    exported = entries(subject_id=segment.pk)[-1]
+    assert said(exported) == "system’s “Export” on its members finished: 2 contacts"
+    assert exported.details["message"] == "export_segment wrote vip.csv on the server."
 
 
 def test_members_and_api_keys_are_recorded(workspace, user):

@@ -13,7 +13,9 @@ from django.utils.text import slugify
 
 from contacts import exports
 from contacts.sets import ContactSet
+from segments import services
 from segments.models import Segment
+from workspaces import audit
 from workspaces.errors import KithError
 from workspaces.models import Workspace
 from workspaces.params import parse_id
@@ -67,6 +69,10 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from None
         finally:
             partial.unlink(missing_ok=True)
+        services.segment_audit(  # on its Activity tab, by the system
+            segment, audit.Verb.ACTION_DONE, action="export", label="Export", done=written,
+            message=f"export_segment wrote {plan.name} on the server.",
+        )  # fmt: skip
         self.stderr.write(
             f"{chr(10) if total else ''}Exported {written:,} contacts of “{segment.name}”."
         )
