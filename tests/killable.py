@@ -6,7 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
+
+import pytest
 
 from tests.conftest import ROOT, _test_database_url
 
@@ -80,3 +83,30 @@ def own_queue(prefix: str, settings, *, lease_seconds: int, sweep_seconds: int |
         yield name
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = saved
+
+
+def wait(check, seconds: float, what: str, log) -> float:
+    """Poll check() until it is true (returns how long it took), or fail with the
+    worker's log (log: a callable)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not within {seconds} s. Worker log:\n{log()}")
+
+
+def sweeping_until_ended(job, seconds: float, log, *, sweep_seconds: float = 2) -> None:
+    """Sweep as beat would (every sweep_seconds) until the job has ended."""
+    from jobs.sweep import sweep
+
+    last = [0.0]
+
+    def ended() -> bool:
+        job.refresh_from_db()
+        if job.is_open and time.monotonic() - last[0] >= sweep_seconds:
+            sweep()
+            last[0] = time.monotonic()
+        return not job.is_open
+
+    wait(ended, seconds, f"the job “{job.title}” to end", log)

@@ -16,9 +16,8 @@ from django.db import connection
 from contacts.models import Contact
 from imports import services
 from jobs.models import Job
-from jobs.sweep import sweep
 from tests.factories import WorkspaceFactory
-from tests.killable import KillableWorker, own_queue
+from tests.killable import KillableWorker, own_queue, sweeping_until_ended, wait
 
 pytestmark = pytest.mark.services
 LEASE_SECONDS = 5
@@ -79,29 +78,6 @@ def start_import(workspace, content: bytes):
         user=None,
     )
     return imp, services.import_run_start(imp=imp, user=None)
-
-
-def wait(check, seconds: float, what: str, log) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if check():
-            return time.monotonic() - start
-        time.sleep(0.05)
-    pytest.fail(f"{what}: not within {seconds} s. Worker log:\n{log()}")
-
-
-def sweeping_until_ended(job: Job, seconds: float, log) -> None:
-    """Sweep as beat would (every SWEEP_SECONDS) until the job has ended."""
-    last = [0.0]
-
-    def ended() -> bool:
-        job.refresh_from_db()
-        if job.is_open and time.monotonic() - last[0] >= SWEEP_SECONDS:
-            sweep()
-            last[0] = time.monotonic()
-        return not job.is_open
-
-    wait(ended, seconds, "the import to end", log)
 
 
 def check_outcome(workspace, imp, job, expected: dict, rejected_lines: list[int], distinct) -> None:

@@ -12,7 +12,6 @@ while it waits on it, and lets go."""
 
 import csv
 import io
-import time
 from functools import partial
 
 import psycopg
@@ -23,10 +22,9 @@ from django.db import connection
 from contacts import exports
 from contacts.models import Contact, ContactTag, Tag
 from jobs.models import Job
-from jobs.sweep import sweep
 from segments import actions, services
 from tests.conftest import _test_database_url
-from tests.killable import KillableWorker, own_queue
+from tests.killable import KillableWorker, own_queue, sweeping_until_ended, wait
 from workspaces.models import Notification
 
 pytestmark = pytest.mark.services
@@ -61,29 +59,6 @@ def segment(workspace, user):
     services.segment_members_add(segment=vip, lookup="id", values=members)
     vip.member_ids = members
     return vip
-
-
-def wait(check, seconds: float, what: str, worker: KillableWorker) -> None:
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if check():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"{what}: not within {seconds} s. Worker log:\n{worker.log()}")
-
-
-def sweeping_until_ended(job: Job, worker: KillableWorker, seconds: float = 120) -> None:
-    """Sweep as beat would (every SWEEP_SECONDS) until the job has ended."""
-    last = [0.0]
-
-    def ended() -> bool:
-        job.refresh_from_db()
-        if job.is_open and time.monotonic() - last[0] >= SWEEP_SECONDS:
-            sweep()
-            last[0] = time.monotonic()
-        return not job.is_open
-
-    wait(ended, seconds, f"the job “{job.title}” to end", worker)
 
 
 def waiting_on_a_lock() -> bool:
@@ -150,7 +125,7 @@ def test_an_action_runs_on_a_worker_to_the_end(
     worker = Worker(queue, postgres, redis_url, tmp_path / "worker.log")
     try:
         job = start(segment, user, name)
-        sweeping_until_ended(job, worker)
+        sweeping_until_ended(job, 120, worker.log)
     finally:
         worker.stop()
     check_result(name, job, segment, workspace, scores)
@@ -172,7 +147,7 @@ def test_a_worker_killed_in_the_middle_then_a_new_one(
     first = Worker(queue, postgres, redis_url, log)
     try:
         job = start(segment, user, name)
-        wait(waiting_on_a_lock, 60, "the job to reach the held lock", first)
+        wait(waiting_on_a_lock, 60, "the job to reach the held lock", first.log)
         first.kill()
     finally:
         first.stop()
@@ -185,7 +160,7 @@ def test_a_worker_killed_in_the_middle_then_a_new_one(
 
     second = Worker(queue, postgres, redis_url, log)
     try:
-        sweeping_until_ended(job, second)
+        sweeping_until_ended(job, 120, second.log)
     finally:
         second.stop()
     check_result(name, job, segment, workspace, scores)
