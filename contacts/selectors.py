@@ -5,7 +5,20 @@ external id; the workspace's attribute definitions)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce, Lower
 
 from contacts.filters import ContactFilter, contact_search  # noqa: F401 (used by segments)
@@ -21,6 +34,7 @@ from contacts.models import (
 )
 from workspaces.keyset import Page, page_or_first
 from workspaces.models import Workspace
+from workspaces.params import MAX_ID
 from workspaces.scoping import get_scoped_or_404, scoped
 
 # Keyset orders: the last field is unique, as workspaces.keyset requires.
@@ -126,6 +140,40 @@ def contacts_find(workspace: Workspace, match_on: str, values: list) -> dict:
     keys = {clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()}
     found = scoped(Contact, workspace).annotate(_key=Lower(match_on)).filter(_key__in=keys)
     return {c._key: c for c in found}
+
+
+class _EqualsAny(Lookup):
+    """`lhs = ANY(%s)`: the values as one array parameter (PostgreSQL), where IN gave
+    10,000 placeholders that psycopg and Django spent longer on than the query."""
+
+    lookup_name = "equals_any"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+def contact_ids_find(workspace: Workspace, match_on: str, values: list) -> dict:
+    """{cleaned value: contact id}: what contacts_find answers, without loading the
+    contacts (their attributes, dates...): 10,000 emails in one small query."""
+    if match_on == "id":
+        keys = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+        keys = sorted(v for v in keys if 0 < v <= MAX_ID)
+        expression, base = F("id"), BigIntegerField()
+    else:
+        keys = sorted(
+            {clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()}
+        )
+        expression, base = Lower(match_on), TextField()
+    if not keys:
+        return {}
+    found = scoped(Contact, workspace).annotate(_key=expression)
+    if connection.vendor == "postgresql":
+        found = found.filter(_EqualsAny(expression, Value(keys, output_field=ArrayField(base))))
+    else:
+        found = found.filter(_key__in=keys)
+    return dict(found.values_list("_key", "id"))
 
 
 def attribute_definitions(workspace: Workspace) -> dict[str, CustomAttribute]:

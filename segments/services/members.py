@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from contacts.models import Contact
-from contacts.services import clean_lookup, contacts_find
+from contacts.selectors import contact_ids_find
+from contacts.services import clean_lookup
 from segments import membership, pending
 from segments.errors import NotManual, SegmentError
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
@@ -39,14 +40,15 @@ def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list
         bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
         if bad:
             raise SegmentError("'ids' must be whole numbers.", field="ids")
-        found = contacts_find(workspace, "id", values)
+        found = contact_ids_find(workspace, "id", values)
         return list(found), [v for v in values if v not in found]
     bad = [v for v in values if not isinstance(v, str)]
     if bad:
         raise SegmentError(f"'{lookup}s' must be text.", field=f"{lookup}s")
-    found = contacts_find(workspace, lookup, values)
-    ids = list(dict.fromkeys(found[clean_lookup(v)].pk for v in values if clean_lookup(v) in found))
-    return ids, [v for v in values if clean_lookup(v) not in found]
+    found = contact_ids_find(workspace, lookup, values)
+    keys = [clean_lookup(v) for v in values]
+    ids = list(dict.fromkeys(found[key] for key in keys if key in found))
+    return ids, [v for v, key in zip(values, keys, strict=True) if key not in found]
 
 
 def _require_manual(segment: Segment) -> None:

@@ -281,6 +281,26 @@ def test_contacts_are_found_by_id_email_or_external_id_in_their_workspace_only(
     }
 
 
+def test_contact_ids_are_found_as_contacts_are_in_one_query(
+    workspace, other_workspace, django_assert_num_queries
+):
+    ann = ContactFactory(workspace=workspace, email="Ann@X.io", external_id="CRM-1")
+    theirs = ContactFactory(workspace=other_workspace, email="bob@x.io", external_id="CRM-2")
+    huge = 2**70  # names nobody (not a bigint), and is no error
+    with django_assert_num_queries(1):
+        found = selectors.contact_ids_find(workspace, "id", [ann.pk, theirs.pk, True, "1", huge])
+    assert found == {ann.pk: ann.pk}
+    with django_assert_num_queries(1):
+        found = selectors.contact_ids_find(workspace, "email", [" ann@x.IO ", "bob@x.io", None])
+    assert found == {"ann@x.io": ann.pk}
+    found = selectors.contact_ids_find(workspace, "external_id", ["crm-1", "CRM-2", ""])
+    assert found == {"crm-1": ann.pk}
+    with django_assert_num_queries(0):
+        assert selectors.contact_ids_find(workspace, "email", ["", None]) == {}
+    many = [f"nobody{n}@x.io" for n in range(5000)] + ["ANN@x.io"]
+    assert selectors.contact_ids_find(workspace, "email", many) == {"ann@x.io": ann.pk}
+
+
 def test_attribute_definitions_by_lower_cased_key(workspace, other_workspace):
     plan = CustomAttributeFactory(workspace=workspace, key="Plan", type="text")
     CustomAttributeFactory(workspace=other_workspace, key="tier", type="text")
