@@ -138,7 +138,9 @@ def _move(
     """Add the contacts of `entering` (a values('id') queryset of non-members) and
     remove the member rows of `leaving` (a queryset of this segment's members), with
     their history rows and the segment's count. The caller holds the segment's lock.
-    On PostgreSQL this is ONE statement (data-modifying CTEs); SQLite runs its parts."""
+    On PostgreSQL this is ONE statement (data-modifying CTEs); SQLite runs its parts.
+    History rows are written in contact order, whatever order the plan found them in
+    (readers of the history page by id)."""
     now = _db_moment(now)
     select = _entering_sql(entering) if entering is not None else None
     where = _where(leaving) if leaving is not None else None
@@ -157,7 +159,8 @@ def _move(
     else:
         parts += [
             f"gone AS (DELETE FROM {MEMBER_TABLE} WHERE {where[0]} RETURNING contact_id)",
-            f"gone_h AS ({HISTORY} SELECT %s, contact_id, 'left', %s, true, %s FROM gone)",
+            f"gone_h AS ({HISTORY} SELECT %s, contact_id, 'left', %s, true, %s FROM gone "
+            "ORDER BY contact_id)",
         ]
         params += [*where[1], segment.pk, source, now]
     if select is None:
@@ -167,7 +170,7 @@ def _move(
             f"added AS (INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
             f"SELECT %s, e.id, %s, %s FROM ({select[0]}) e RETURNING contact_id)",
             f"added_h AS ({HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig_sql}, %s "
-            f"FROM added m JOIN {CONTACT_TABLE} c ON c.id = m.contact_id)",
+            f"FROM added m JOIN {CONTACT_TABLE} c ON c.id = m.contact_id ORDER BY m.contact_id)",
         ]
         params += [segment.pk, now, source, *select[1], segment.pk, source, *trig_params, now]
     parts.append(
