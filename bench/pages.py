@@ -16,6 +16,7 @@ import statistics
 import time
 
 from bench import common
+from bench.dataset import example_rule
 
 SEED = 23
 PAGE_TARGET_S = 0.100
@@ -25,25 +26,6 @@ EMAILS_TARGET_RATIO = 1.2
 DASHBOARD_SEGMENTS = 500
 PREFIX = "bench-pages"
 RUNS = int(os.environ.get("BENCH_PAGE_RUNS", 30))
-
-
-def _example_rule(not_in_segment: int) -> dict:
-    """conditions.md's example, its `segment` condition pointing at the bench's own."""
-    return {
-        "version": 1,
-        "all": [
-            {
-                "any": [
-                    {"field": "country", "op": "in", "value": ["DE", "FR"]},
-                    {"field": "attributes.plan", "op": "eq", "value": "pro"},
-                ]
-            },
-            {"field": "score", "op": "gt", "value": 50},
-            {"tag": "vip", "op": "has"},
-            {"event": "purchase", "op": "at_least", "count": 2, "within_days": 30},
-            {"segment": not_in_segment, "op": "not_in"},
-        ],
-    }
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -91,12 +73,14 @@ class Fixtures:
             None,
             "WHERE c.workspace_id = %s AND c.id %% 2 = 0",
         )
-        # The segment the preview compares with: today's rule "has the tag vip".
+        # The segment the preview compares with: the contacts tagged vip. Manual, as
+        # every segment made here, so that the engine's workloads (bench/suite.py runs
+        # them in the same workspace) see none of them.
         self.filter_segment = self._filled(
             Segment,
             "vip",
-            Segment.Kind.FILTER,
-            {"version": 1, "all": [{"tag": "vip", "op": "has"}]},
+            Segment.Kind.MANUAL,
+            None,
             "JOIN contacts_contacttag ct ON ct.contact_id = c.id"
             " JOIN contacts_tag t ON t.id = ct.tag_id AND t.name = 'vip'"
             " WHERE c.workspace_id = %s",
@@ -133,25 +117,18 @@ class Fixtures:
         return segment
 
     def _dashboard(self, Segment):
-        """500 segments on the dashboard, filter ones of a few shapes (written
-        directly: their members do not matter to the list, only their rows)."""
+        """500 segments on the dashboard (written directly: their members do not
+        matter to the list, only their rows; manual, so no rule of theirs is run)."""
         have = Segment.objects.filter(
             workspace=self.workspace, name__startswith=f"{PREFIX} "
         ).count()
         wanted = DASHBOARD_SEGMENTS - Segment.objects.filter(workspace=self.workspace).count()
         rng = random.Random(SEED)
-        shapes = [
-            {"all": [{"field": "country", "op": "eq", "value": "DE"}]},
-            {"all": [{"tag": "vip", "op": "has"}]},
-            {"all": [{"field": "score", "op": "gt", "value": 50}]},
-            {"all": [{"event": "purchase", "op": "has", "within_days": 30}]},
-        ]
         Segment.objects.bulk_create(
             Segment(
                 workspace=self.workspace,
                 name=f"{PREFIX} {have + i:03d}",
-                kind=Segment.Kind.FILTER,
-                conditions={"version": 1, **shapes[i % len(shapes)]},
+                kind=Segment.Kind.MANUAL,
                 member_count=rng.randrange(0, 100_000),
             )
             for i in range(max(wanted, 0))
@@ -280,7 +257,7 @@ def _preview_workload(fixtures):
     from django.db import connection
 
     client = _client(fixtures)
-    rule = _example_rule(fixtures.big.pk)
+    rule = example_rule(fixtures.big.pk)
     target = fixtures.filter_segment
     data = {"conditions": json.dumps(rule), "segment": str(target.pk)}
     ws = fixtures.workspace.pk
@@ -303,8 +280,9 @@ def _preview_workload(fixtures):
                             WHERE m.segment_id = %(big)s AND m.contact_id = c.id)
         )
         SELECT (SELECT count(*) FROM matching),
-               (SELECT count(*) FROM matching WHERE NOT EXISTS (SELECT 1 FROM
-                 segments_segmentmember m WHERE m.segment_id = %(seg)s AND m.contact_id = matching.id)),
+               (SELECT count(*) FROM matching WHERE NOT EXISTS (
+                 SELECT 1 FROM segments_segmentmember m
+                 WHERE m.segment_id = %(seg)s AND m.contact_id = matching.id)),
                (SELECT count(*) FROM segments_segmentmember m WHERE m.segment_id = %(seg)s
                  AND m.contact_id NOT IN (SELECT id FROM matching))
     """
