@@ -3,6 +3,7 @@ made on first use), put on and taken off one contact or many, renamed and delete
 Tag rules name tags, so every change that moves a contact in or out of a tag
 announces those contacts (contacts.changes) and the segment engine follows."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
@@ -101,7 +102,11 @@ def contacts_tag(*, workspace: Workspace, contact_ids: list[int], names) -> int:
 
 
 def _tagged_contact_ids(tag: Tag) -> list[int]:
-    return list(ContactTag.objects.filter(tag=tag).values_list("contact_id", flat=True))
+    """The contacts to announce: at most one past MEMBERSHIP_FULL_REFRESH_AFTER. Past
+    that many, the segment engine (the only listener) refreshes the segments whole
+    whatever the ids, so the ids of a tag on a million contacts are not read."""
+    limit = settings.MEMBERSHIP_FULL_REFRESH_AFTER + 1
+    return list(ContactTag.objects.filter(tag=tag).values_list("contact_id", flat=True)[:limit])
 
 
 @transaction.atomic
@@ -126,7 +131,10 @@ def tag_rename(*, tag: Tag, name: str) -> Tag:
 @transaction.atomic
 def tag_delete(*, tag: Tag) -> None:
     contact_ids = _tagged_contact_ids(tag)
+    tagged = len(contact_ids)
+    if tagged >= settings.MEMBERSHIP_FULL_REFRESH_AFTER:
+        tagged = ContactTag.objects.filter(tag=tag).count()
     workspace_id = tag.workspace_id
-    audit.record_on(tag, audit.Verb.DELETED, audit.Subject.TAG, tag.name, contacts=len(contact_ids))
+    audit.record_on(tag, audit.Verb.DELETED, audit.Subject.TAG, tag.name, contacts=tagged)
     tag.delete()
     contacts_changed(workspace_id, contact_ids, Change(tags=True))
