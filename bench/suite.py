@@ -204,6 +204,7 @@ def run(size: int | None, only: list[str] | None = None) -> dict:
         rows, info = measure(name, size)
         results["modules"][name] = info
         results["rows"] += rows
+        save(results)  # after each module: a run stopped midway keeps what it measured
         if "error" in info:
             print(f"   FAILED (exit {info['exit']}):\n{info['error']}", file=sys.stderr)
         else:
@@ -278,6 +279,7 @@ def render(results: dict) -> str:
         f"{actual.get('tag_links', sizes['tag_links']):,} tag links, "
         f"{actual.get('filter_segments', sizes['segments'])} filter segments "
         "(bench/dataset.py)",
+        *([f"- Note: {results['note']}"] if results.get("note") else []),
         "",
         "| " + " | ".join(HEADER[:-1] + ["met"]) + " |",
         "|" + "---|" * len(HEADER),
