@@ -29,7 +29,7 @@ from segments.api import router as segments_router
 from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
 from workspaces.errors import KithError, describe_errors, join_errors, one_line
 from workspaces.keyset import InvalidCursor
-from workspaces.middleware import DATABASE_AWAY_ERRORS, database_unreachable
+from workspaces.middleware import database_lost, database_unreachable
 from workspaces.params import BadInput, loads_json, unstorable
 
 logger = logging.getLogger(__name__)
@@ -170,12 +170,10 @@ def _overflow(request, exc):
     return error_response(400, "invalid", "A number is out of range.")
 
 
-for _away in DATABASE_AWAY_ERRORS:  # a 503 that says so, as the pages give
-    api.exception_handler(_away)(lambda request, exc: database_unreachable(request))
-
-
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
+    if database_lost(exc):  # a 503 that says so, as the pages give
+        return database_unreachable(request)
     logger.exception("Unexpected error in the API", exc_info=exc)
     return error_response(500, "server_error", "Something went wrong on our side.")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pydantic
 from django.conf import settings
+from django.db import transaction
 from ninja import Query, Router
 
 from contacts.api_selectors import contact_for_api, contacts_for_api
@@ -31,6 +32,9 @@ from workspaces.errors import KithError, describe_errors, join_errors
 from workspaces.keyset import paginate
 from workspaces.models import Workspace
 
+# ANSWER_IN_THE_WRITE: a write and the contact it answers with are read in one
+# transaction, so a connection lost between them (a database restart) loses both and
+# the 503 that follows is true: nothing was saved (workspaces.middleware).
 router = Router(tags=["contacts"])
 events_router = Router(tags=["events"])
 
@@ -94,6 +98,7 @@ def contacts_list(request, filters: Query[ContactFilters]):
 
 
 @router.post("", response={201: ContactOut}, summary="Create a contact")
+@transaction.atomic  # see ANSWER_IN_THE_WRITE
 def contacts_create(request, payload: ContactIn):
     data = payload.model_dump(exclude_unset=True)
     tags = data.pop("tags", None)
@@ -129,6 +134,7 @@ def contacts_get(request, contact_id: int):
 
 
 @router.patch("/{contact_id}", response=ContactOut, summary="Change some fields of a contact")
+@transaction.atomic  # see ANSWER_IN_THE_WRITE
 def contacts_patch(request, contact_id: int, payload: ContactPatch):
     workspace = _workspace(request)
     contact = contact_for_api(workspace, contact_id)
@@ -142,6 +148,7 @@ def contacts_delete(request, contact_id: int):
 
 
 @router.post("/{contact_id}/tags", response=ContactOut, summary="Add tags to a contact")
+@transaction.atomic  # see ANSWER_IN_THE_WRITE
 def contacts_tags_add(request, contact_id: int, payload: TagsIn):
     workspace = _workspace(request)
     contact = contact_for_api(workspace, contact_id)
@@ -150,6 +157,7 @@ def contacts_tags_add(request, contact_id: int, payload: TagsIn):
 
 
 @router.post("/{contact_id}/tags/remove", response=ContactOut, summary="Remove tags from a contact")
+@transaction.atomic  # see ANSWER_IN_THE_WRITE
 def contacts_tags_remove(request, contact_id: int, payload: TagsIn):
     workspace = _workspace(request)
     contact = contact_for_api(workspace, contact_id)

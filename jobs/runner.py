@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from jobs import registry
 from jobs.models import MAX_ERRORS, Job
 from jobs.services import dispatch
 from workspaces import audit
+from workspaces.middleware import database_lost
 from workspaces.services import notification_create
 
 logger = logging.getLogger(__name__)
@@ -156,26 +157,6 @@ def run(job_id: int) -> str:
         context.job.message = context.job.message or f"It failed: {exc}"
         return _end(context, Job.Status.FAILED)
     return _end(context, Job.Status.DONE)
-
-
-# SQLSTATEs of a connection that went away: the server shutting down or not ready yet
-# (57P01-57P03), any connection exception (08...). No SQLSTATE at all: the client
-# found the connection closed, or could not open one.
-CONNECTION_LOST = ("57P01", "57P02", "57P03", "08")
-
-
-def database_lost(exc: Exception) -> bool:
-    """The PostgreSQL connection went away (as opposed to a query the database refused,
-    a statement timeout say). Django reconnects on its own afterwards, so this is told
-    by the error, not by the connection's state."""
-    if connection.vendor != "postgresql":
-        return False
-    if isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    state = getattr(exc.__cause__, "sqlstate", None)
-    return state is None or state.startswith(CONNECTION_LOST)
 
 
 def _release(context: JobContext) -> None:

@@ -28,7 +28,7 @@ import sys
 
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponseForbidden, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -137,8 +137,24 @@ class CurrentWorkspaceMiddleware:
 
 DATABASE_AWAY = "Kith could not reach its database; nothing was saved. Try again in a moment."
 DATABASE_AWAY_RETRY_SECONDS = 5
-# What psycopg and Django raise when the connection is refused, lost or closed.
-DATABASE_AWAY_ERRORS = (OperationalError, InterfaceError)
+# SQLSTATEs of a connection that went away: the server shutting down or not ready yet
+# (57P01-57P03), any connection exception (08...). None at all: the client found the
+# connection closed, or could not open one. (A deadlock or a statement timeout is an
+# OperationalError too, with a connection that still works: not this.)
+CONNECTION_LOST = ("57P01", "57P02", "57P03", "08")
+
+
+def database_lost(exc: BaseException | None) -> bool:
+    """The database connection went away. Told by the error, not by the connection's
+    state: Django opens a new one on its own as soon as it is used again."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if connection.vendor != "postgresql":
+        return False  # SQLite's are about the file ("database is locked"), not a server
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return state is None or state.startswith(CONNECTION_LOST)
 
 
 def database_unreachable(request):
@@ -156,6 +172,6 @@ def database_unreachable(request):
 
 def server_error(request):
     """handler500: the database away is a 503 that says so; any other error, 500.html."""
-    if isinstance(sys.exc_info()[1], DATABASE_AWAY_ERRORS):
+    if database_lost(sys.exc_info()[1]):
         return database_unreachable(request)
     return HttpResponseServerError(render_to_string("500.html", request=None))
