@@ -10,8 +10,6 @@ import re
 import time
 
 import pytest
-from django.core.cache import cache
-from django.db import connection
 
 from contacts.models import Contact
 from segments import bulk_actions
@@ -19,7 +17,7 @@ from segments import services as segment_services
 from segments.models import SegmentChange, SegmentMember
 from tests.factories import ContactFactory, WorkspaceFactory
 from tests.imports import helpers as imports
-from tests.test_races import api_call, race
+from tests.test_races import _postgres_only, api_call, race  # noqa: F401 (autouse)
 from workspaces.services import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,14 +25,6 @@ ROUNDS = 4
 WRITERS = 8
 PEOPLE = 600
 DEADLINE = 60  # seconds a round may take: past it, something is stuck
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite has one writer at a time: these races are PostgreSQL's")
-    settings.API_RATE_LIMIT_PER_MINUTE = 10**9
-    cache.clear()
 
 
 @pytest.fixture
