@@ -24,7 +24,7 @@ import os
 import socket
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -247,14 +247,18 @@ def _one_pass(workspace_id: int, holder: str, result: membership.PassResult) -> 
     if not refreshes and not changes:
         return False
     plan = _plan(refreshes, changes)
-    _apply(workspace_id, holder, plan, result)
-    # Every refresh the plan took is done (or its segment is no longer a filter
-    # segment); one asked for again meanwhile has a new token and stays.
-    for row in refreshes:
-        PendingRefresh.objects.filter(segment_id=row.segment_id, token=row.token).delete()
-    taken = [row.pk for row in changes]
-    for start in range(0, len(taken), DELETE_BATCH):
-        PendingChange.objects.filter(pk__in=taken[start : start + DELETE_BATCH]).delete()
+    # Changed contacts only (no whole refresh, which commits on its own): the work
+    # and the deletion of its rows commit together, one commit for the pass.
+    together = membership.one_transaction() if not plan.whole and not plan.all_contacts else None
+    with together or nullcontext():
+        _apply(workspace_id, holder, plan, result)
+        # Every refresh the plan took is done (or its segment is no longer a filter
+        # segment); one asked for again meanwhile has a new token and stays.
+        for row in refreshes:
+            PendingRefresh.objects.filter(segment_id=row.segment_id, token=row.token).delete()
+        taken = [row.pk for row in changes]
+        for start in range(0, len(taken), DELETE_BATCH):
+            PendingChange.objects.filter(pk__in=taken[start : start + DELETE_BATCH]).delete()
     return True
 
 
