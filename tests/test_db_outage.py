@@ -20,7 +20,7 @@ from jobs.services import job_start
 from jobs.sweep import stalled_jobs
 from tests.api_helpers import ApiClient, error_code
 from tests.factories import WorkspaceFactory
-from workspaces.middleware import DATABASE_AWAY
+from workspaces.middleware import DATABASE_AWAY, database_lost
 from workspaces.services import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,3 +162,20 @@ def test_a_job_that_loses_its_connection_is_resumed_not_failed():
     assert runner.run(job.pk) == Job.Status.DONE
     job.refresh_from_db()
     assert (job.status, job.done, job.total, job.attempts) == (Job.Status.DONE, 3, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("cause", "lost"),
+    [
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), False),
+        (psycopg.errors.QueryCanceled("canceling statement due to statement timeout"), False),
+    ],
+)
+def test_only_a_lost_connection_is_the_database_away(cause, lost):
+    """A deadlock or a statement timeout is an OperationalError too, with a working
+    connection: a bug to see (500), not 'could not reach its database'."""
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    assert database_lost(error) is lost
