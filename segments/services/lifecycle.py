@@ -66,7 +66,11 @@ def check_name_free(workspace: Workspace, name: str, exclude_id: int | None = No
 
 
 def lock_workspace(workspace: Workspace) -> None:
-    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    """Segment creations in one workspace, one at a time (its limit, its names). FOR
+    NO KEY UPDATE, not FOR UPDATE: the key-share lock that every foreign-key insert
+    takes on the workspace row (an audit entry of a delete holding its segment's row)
+    must not wait on it, or the two deadlock."""
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).first()
 
 
 def check_limit(workspace: Workspace, adding: int = 1) -> None:
