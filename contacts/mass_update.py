@@ -19,7 +19,7 @@ import json
 
 from django import forms
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts import bulk, selectors
@@ -127,9 +127,8 @@ def _changing(contacts: QuerySet, field: str, value) -> QuerySet:
     key = field.removeprefix(ATTRIBUTE)
     if value is None:
         return contacts.filter(attributes__has_key=key)
-    return contacts.exclude(**{f"attributes__{key}": value}) | contacts.exclude(
-        attributes__has_key=key
-    )
+    # One condition (not two querysets OR-ed, which repeat the set's subquery).
+    return contacts.filter(~Q(**{f"attributes__{key}": value}) | ~Q(attributes__has_key=key))
 
 
 def preview(workspace: Workspace, contacts: QuerySet, field: str, value) -> tuple[int, bool]:
