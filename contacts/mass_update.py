@@ -10,7 +10,10 @@ one value for every contact of a set (contacts.sets.ContactSet).
   (membership follows: one pending change per chunk). The job's chunks are ranges of
   the set (CHUNK_SIZE contacts, low < id <= high, the set's filters applied), not
   lists of ids. Measured in bench/mass_update.py beside one raw UPDATE of the same
-  change. Email and external id are unique: they are not offered.
+  change, on a loaded machine: 50,000 members, the built-in field 0.8x to 1.4x, the
+  attribute 1.3x; 500,000 members, the built-in field 0.8x (405 s against 507 s;
+  the attribute was 1.8x before its condition became one). Email and external id
+  are unique: they are not offered.
 
 Registered as the contact list's bulk action "mass_update" (a job on more than
 BULK_JOB_THRESHOLD contacts); the segment page starts the same job on its members."""
