@@ -1,6 +1,8 @@
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -9,9 +11,11 @@ from django.utils.html import format_html
 from contacts import exports
 from segments import actions as segment_actions
 from segments import jobs as segment_jobs
-from segments import selectors
+from segments import selectors, services
 from segments.models import Segment, SegmentChange, SegmentDependency, SegmentMember
+from segments.services.lifecycle import check_name_free, clean_name
 from workspaces.admin_ids import IdSafeAdminMixin
+from workspaces.errors import KithError
 from workspaces.middleware import SESSION_KEY
 
 
@@ -37,6 +41,26 @@ def used_by(segment: Segment) -> str | None:
         return None
     users = selectors.segment_users(usage, link=_admin_url)
     return render_to_string("segments/_used_by.html", {"subject": segment.name, "users": users})
+
+
+# What the admin's change form edits through segments.services.segment_update (its
+# topics are set by the form itself, after).
+EDITED_BY_SERVICE = ("name", "description", "archived")
+
+
+class SegmentAdminForm(forms.ModelForm):
+    def clean_name(self):
+        """The app's rule for names (trimmed, unique in the workspace whatever the
+        case), said next to the field instead of failing on save."""
+        name = self.cleaned_data["name"]
+        if self.instance.pk is None:
+            return name
+        try:
+            name = clean_name(name)
+            check_name_free(self.instance.workspace, name, exclude_id=self.instance.pk)
+        except KithError as exc:
+            raise ValidationError(str(exc)) from None
+        return name
 
 
 @admin.register(Segment)
@@ -79,12 +103,25 @@ class SegmentAdmin(IdSafeAdminMixin, admin.ModelAdmin):
             return [], {}, set(), protected
         return super().get_deleted_objects(segments, request)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = SegmentAdminForm
+        return super().get_form(request, obj, change, **kwargs)
+
     def save_model(self, request, obj, form, change):
-        if change:
-            # Never write back member_count read when the form opened: refreshes move it.
-            obj.save(update_fields=[name for name in form.changed_data if name != "topics"])
-        else:
-            super().save_model(request, obj, form, change)
+        """A change goes through the service, as the app's Settings tab: the name
+        checked, only what changed written (never member_count read when the form
+        opened: refreshes move it), each change in the audit trail by this admin."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        edited = {f: form.cleaned_data[f] for f in EDITED_BY_SERVICE if f in form.changed_data}
+        services.segment_update(segment=Segment.objects.get(pk=obj.pk), **edited)
+
+    def delete_model(self, request, obj):
+        services.segment_delete(segment=obj)  # the guard and the audit trail, as the app
+
+    def delete_queryset(self, request, queryset):
+        for segment in queryset:
+            services.segment_delete(segment=segment)
 
     @admin.display(description="Rule")
     def rule(self, segment):

@@ -194,3 +194,26 @@ def test_export_csv_leaves_a_workspace_the_admin_is_not_a_member_of(
 
     assert "“Theirs” not exported: you are not a member of Globex." in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_a_change_and_a_delete_in_admin_go_through_the_services(admin_client, workspace):
+    """Renamed and deleted in the admin as on the app's pages: the name is checked next
+    to its field, and each change is in the audit trail by the admin who made it."""
+    from workspaces.models import AuditEntry
+
+    segment = services.segment_create(workspace=workspace, name="Old", kind="manual")
+    services.segment_create(workspace=workspace, name="Taken", kind="manual")
+    url = reverse("admin:segments_segment_change", args=[segment.pk])
+    form = {"name": "taken ", "description": "", "topics": []}
+    page = admin_client.post(url, form)
+    assert page.status_code == 200 and "already exists" in page.content.decode()
+    admin_client.post(url, {**form, "name": "New"})
+    segment.refresh_from_db()
+    assert segment.name == "New"
+    admin_client.post(reverse("admin:segments_segment_delete", args=[segment.pk]), {"post": "yes"})
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    entries = AuditEntry.objects.filter(subject_id=segment.pk).order_by("id")
+    assert [(e.verb, e.actor_name) for e in entries][-2:] == [
+        ("renamed", "root"),
+        ("deleted", "root"),
+    ]
