@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from config.env import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES
 from jobs import dispatch
@@ -359,6 +361,13 @@ def worker_on_private_redis(app_on_private_redis, private_redis, postgres, tmp_p
 @pytest.fixture(autouse=True)
 def _rate_limit_counts_again():
     """The API rate limit leaves an unreachable cache alone for a while, and
-    jobs.dispatch a broker that was away; not across tests."""
+    jobs.dispatch a broker that was away; not across tests. The in-process cache
+    (SQLite runs) starts empty too: a test's rolled-back rows give their ids to the
+    next test's, and a wake key left under a workspace id (segments.pending: "a worker
+    was sent") would keep that next workspace's refresh from being sent. Redis's
+    cache is left alone: its database is the broker's too, and PostgreSQL never
+    gives an id twice."""
     api_auth._cache_down_until = 0.0
     dispatch.forget_broker_away()
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
