@@ -161,6 +161,7 @@ class Site:
                 return
             except requests.RequestException:  # not listening yet, or still loading
                 time.sleep(0.3)
+        self.stop()  # not left serving after the test
         pytest.fail(f"gunicorn did not answer:\n{log.read_text()[-3000:]}")
 
     def stop(self) -> None:
