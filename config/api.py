@@ -27,9 +27,9 @@ from contacts.api import router as contacts_router
 from segments.api import contact_segments_router
 from segments.api import router as segments_router
 from workspaces.api_auth import ApiKeyAuth, PerKeyRateLimit
-from workspaces.errors import KithError, describe_errors, join_errors, one_line
+from workspaces.errors import KithError, database_lost, describe_errors, join_errors, one_line
 from workspaces.keyset import InvalidCursor
-from workspaces.middleware import database_lost, database_unreachable
+from workspaces.middleware import database_unreachable
 from workspaces.params import BadInput, loads_json, unstorable
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from jobs import registry
 from jobs.models import MAX_ERRORS, Job
 from jobs.services import dispatch
 from workspaces import audit
-from workspaces.middleware import database_lost
+from workspaces.errors import database_lost
 from workspaces.services import notification_create
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from jobs.services import job_start
 from jobs.sweep import stalled_jobs
 from tests.api_helpers import ApiClient, error_code
 from tests.factories import WorkspaceFactory
-from workspaces.middleware import DATABASE_AWAY, database_lost
+from workspaces.errors import database_lost
+from workspaces.middleware import DATABASE_AWAY
 from workspaces.services import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

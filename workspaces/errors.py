@@ -14,6 +14,7 @@ It is a Django ValidationError too, so Django's forms and admin treat it as the
 input's fault (shown, not a 500) wherever a service is called from them."""
 
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError, connection
 
 
 class KithError(ValidationError):
@@ -140,3 +141,23 @@ def join_errors(described: list[dict]) -> str:
     return "; ".join(
         f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in described
     )
+
+
+# SQLSTATEs of a connection that went away: the server shutting down or not ready yet
+# (57P01-57P03), any connection exception (08...). None at all: the client found the
+# connection closed, or could not open one. (A deadlock or a statement timeout is an
+# OperationalError too, with a connection that still works: not this.)
+CONNECTION_LOST = ("57P01", "57P02", "57P03", "08")
+
+
+def database_lost(exc: BaseException | None) -> bool:
+    """The database connection went away. Told by the error, not by the connection's
+    state: Django opens a new one on its own as soon as it is used again."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if connection.vendor != "postgresql":
+        return False  # SQLite's are about the file ("database is locked"), not a server
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return state is None or state.startswith(CONNECTION_LOST)

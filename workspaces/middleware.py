@@ -28,11 +28,11 @@ import sys
 
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
-from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponseForbidden, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
+from workspaces.errors import database_lost
 from workspaces.models import Membership
 from workspaces.scoping import NotInThisWorkspace
 from workspaces.services import membership_mark_used
@@ -137,24 +137,6 @@ class CurrentWorkspaceMiddleware:
 
 DATABASE_AWAY = "Kith could not reach its database; nothing was saved. Try again in a moment."
 DATABASE_AWAY_RETRY_SECONDS = 5
-# SQLSTATEs of a connection that went away: the server shutting down or not ready yet
-# (57P01-57P03), any connection exception (08...). None at all: the client found the
-# connection closed, or could not open one. (A deadlock or a statement timeout is an
-# OperationalError too, with a connection that still works: not this.)
-CONNECTION_LOST = ("57P01", "57P02", "57P03", "08")
-
-
-def database_lost(exc: BaseException | None) -> bool:
-    """The database connection went away. Told by the error, not by the connection's
-    state: Django opens a new one on its own as soon as it is used again."""
-    if isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    if connection.vendor != "postgresql":
-        return False  # SQLite's are about the file ("database is locked"), not a server
-    state = getattr(exc.__cause__, "sqlstate", None)
-    return state is None or state.startswith(CONNECTION_LOST)
 
 
 def database_unreachable(request):
