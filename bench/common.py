@@ -25,6 +25,10 @@ def setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # One workspace holds the dataset's 200 rules, the pages' 500-segment dashboard and
+    # the engine's 200 more at once: over the product's per-workspace limit (500), on
+    # purpose, so every module finds the others' segments in place and runs anyway.
+    os.environ.setdefault("SEGMENT_LIMIT", "1000")
     import django
 
     django.setup()
