@@ -12,6 +12,7 @@ from the operating system when the module does not give its own.
     BENCH_CONTACTS=2000 python -m bench.suite     (a tiny run)
     python -m bench.suite --only exports,upsert   (some modules)
     python -m bench.suite --render                (docs/performance.md from results.json)
+    python -m bench.suite --merge a.json b.json   (one results.json from runs of some modules)
 
 BENCH_RESULTS (default bench/results.json) and BENCH_DOCS (default
 docs/performance.md; "-" for none) say where the results go.
@@ -317,13 +318,44 @@ def save(results: dict) -> None:
         docs.write_text(render(results), encoding="utf-8")
 
 
+def merge(paths: list[Path]) -> dict:
+    """One result from runs of some modules each (e.g. run while other work changed
+    the rest): a module measured twice keeps its later run; the machine and sizes are
+    the first run's, and the note says which run each module came from."""
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    runs.sort(key=lambda r: r["date"])
+    merged = {**runs[0], "modules": {}, "rows": []}
+    source = {}
+    for one in runs:
+        for name, info in one["modules"].items():
+            merged["modules"][name] = info
+            source[name] = one
+    for name in sorted(merged["modules"], key=lambda n: (n in LAST, n)):
+        merged["rows"] += [r for r in source[name]["rows"] if r.get("module") == name]
+    merged["git_dirty"] = any(r.get("git_dirty") for r in runs)
+    merged["git_commit"] = runs[-1]["git_commit"]
+    merged["date"] = runs[-1]["date"]
+    merged["note"] = "modules from runs on the same dataset: " + "; ".join(
+        f"{', '.join(sorted(n for n, r in source.items() if r is one))} from the run started "
+        f"{one['date']} (commit {one['git_commit'][:10]}, load "
+        f"{one['machine'].get('load_at_start') or 0:.1f} at start)"
+        for one in runs
+        if one in source.values()
+    )
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.suite")
     parser.add_argument("--module", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--only", help="comma-separated module names")
     parser.add_argument("--render", action="store_true", help="docs from results.json only")
+    parser.add_argument("--merge", nargs="+", type=Path, help="results of runs to combine")
     args = parser.parse_args(argv)
+    if args.merge:
+        save(merge(args.merge))
+        return 0
     if args.module:
         run_module(args.module, int(os.environ["BENCH_CONTACTS"]), Path(args.out))
         return 0
