@@ -7,14 +7,19 @@ In SQL every predicate gets `target`, an expression that is NULL unless the valu
 the right type, and `missing`, a Q that holds when there is no value at all (NULL,
 absent or ""). A value of the wrong type is neither: it matches no comparison, not
 even a negative one, but it exists (conditions.md). Text is compared
-case-insensitively with Django's i-lookups.
+case-insensitively: `eq` and `in` as LOWER(column) = LOWER(value), the expression of
+contacts' LOWER() indexes (contacts/migrations/0006), so that a rule on country, city
+or language uses them on PostgreSQL (Django's iexact writes UPPER(), which no index
+has); the other text operators with Django's i-lookups (LIKE, which no b-tree index
+serves). Both sides are folded by the database, so one value folds the same way on
+both: PostgreSQL folds every letter ('Ü' = 'ü'), SQLite ASCII letters only.
 """
 
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import (
     Exact,
@@ -22,7 +27,6 @@ from django.db.models.lookups import (
     GreaterThanOrEqual,
     IContains,
     IEndsWith,
-    IExact,
     In,
     IsNull,
     IStartsWith,
@@ -292,7 +296,6 @@ def _presence(op: str, missing: Q) -> Q:
 
 
 TEXT_LOOKUPS = {
-    "eq": IExact,
     "contains": IContains,
     "starts_with": IStartsWith,
     "ends_with": IEndsWith,
@@ -306,13 +309,23 @@ NUMBER_LOOKUPS = {
 }
 
 
+def _folded(value: str) -> Lower:
+    """LOWER(value) in SQL, beside LOWER(column): folded by the same function as the
+    column, so that the letters SQLite does not fold (non-ASCII) still match their
+    own spelling. PostgreSQL folds LOWER(constant) once when it plans, so the index
+    on LOWER(column) serves `=` and `IN`."""
+    return Lower(Value(value))
+
+
 def text_q(target, op: str, value, missing: Q) -> Q:
     if op in PRESENCE_OPS:
         return _presence(op, missing)
     typed = ~blank(target)
     positive = NEGATIONS.get(op, op)
-    if positive == "in":
-        core = _q(In(Lower(target), sorted({v.lower() for v in value})))
+    if positive == "eq":
+        core = _q(Exact(Lower(target), _folded(value)))
+    elif positive == "in":
+        core = _q(In(Lower(target), [_folded(v) for v in sorted(set(value))]))
     else:
         core = _q(TEXT_LOOKUPS[positive](target, value))
     if op in NEGATIVE_OPS:
