@@ -26,15 +26,17 @@ PAGE_SIZE = 50
 @require_GET
 def contact_list(request):
     listing = selectors.contact_list(request.workspace, request.GET)
-    page, bad_cursor = selectors.contact_page(listing, request.GET.get("cursor"), PAGE_SIZE)
-    count, more = selectors.capped_count(listing.queryset) if listing.valid else (0, False)
+    counted = selectors.listing_count(listing)
+    page, bad_cursor = selectors.contact_page(
+        listing, request.GET.get("cursor"), PAGE_SIZE, within=counted.ids
+    )
     context = {
         "listing": listing,
         "filter_form": listing.filterset.form,
         "page": page,
         "bad_cursor": bad_cursor,
-        "count": count,
-        "count_more": more,
+        "count": counted.count,
+        "count_more": counted.more,
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],
         "bulk_forms": _bulk_forms(request.workspace),
         "bulk_threshold": settings.BULK_JOB_THRESHOLD,
@@ -76,8 +78,7 @@ def contact_bulk(request):
         except (ValidationError, KithError) as exc:
             error = sentences(exc) if isinstance(exc, ValidationError) else exc.message
     if wants_fragment(request):
-        listing = contacts.listing  # the list the bar counts for "select all N"
-        count, more = selectors.capped_count(listing.queryset) if listing.valid else (0, False)
+        counted = selectors.listing_count(contacts.listing)  # the bar's "select all N"
         context = {
             "bulk_forms": _bulk_forms(request.workspace, action, form),
             "bulk_error": error,
@@ -85,8 +86,8 @@ def contact_bulk(request):
             "next": back,
             "query": request.POST.get("query", ""),
             "all_matching": contacts.is_matching,
-            "count": count,
-            "count_more": more,
+            "count": counted.count,
+            "count_more": counted.more,
             "bulk_threshold": settings.BULK_JOB_THRESHOLD,
         }
         return render(request, "contacts/_bulk_bar.html", context)

@@ -172,6 +172,37 @@ def test_count_is_capped(client_in, workspace, monkeypatch):
     assert "3+</strong> contacts" in client_in.get(LIST).content.decode()
 
 
+def test_a_search_counts_to_its_own_cap(client_in, workspace, monkeypatch):
+    """A search says "4+" past SEARCH_COUNT_CAP; under it, the exact count."""
+    monkeypatch.setattr("contacts.selectors.SEARCH_COUNT_CAP", 4)
+    for n in range(6):
+        ContactFactory(workspace=workspace, first_name=f"Zebulon{n}")
+    ContactFactory(workspace=workspace, first_name="Other")
+    assert "4+</strong> contacts match" in client_in.get(LIST, {"q": "zebulon"}).content.decode()
+    found = client_in.get(LIST, {"q": "zebulon3"}).content.decode()
+    assert "<strong>1</strong> contact match" in found
+    assert "6</strong> contacts match" not in found
+
+
+def test_a_search_under_its_cap_pages_through_its_matches_in_order(
+    client_in, workspace, monkeypatch
+):
+    """Under the cap the page is read among the counted matches: the same rows, in
+    the list's order, page after page, as without a cap."""
+    monkeypatch.setattr("contacts.selectors.SEARCH_COUNT_CAP", 200)
+    monkeypatch.setattr("contacts.views.listing.PAGE_SIZE", 3)
+    matching = [
+        ContactFactory(workspace=workspace, first_name=f"Quill{n}", score=n) for n in range(7)
+    ]
+    ContactFactory(workspace=workspace, first_name="Other", score=50)
+    first = client_in.get(LIST, {"q": "quill", "sort": "score_high"})
+    assert "<strong>7</strong> contacts match" in first.content.decode()
+    assert rows(first) == ids(*reversed(matching[4:]))
+    next_url = re.search(r'rel="next" href="([^"]+)"', first.content.decode()).group(1)
+    second = client_in.get(next_url.replace("&amp;", "&"))
+    assert rows(second) == ids(*reversed(matching[1:4]))
+
+
 def test_empty_states(client_in, workspace):
     assert "No contacts yet" in client_in.get(LIST).content.decode()
     # Names fixed: the search below must match nothing whatever Faker would make.
