@@ -25,6 +25,7 @@ from segments.schemas import (
     SegmentPatch,
     UsageOut,
 )
+from segments.selectors.members import segment_members_page
 from workspaces.errors import KithError
 from workspaces.keyset import paginate
 
@@ -129,8 +130,7 @@ def segments_members(
     limit: int = Query(50, ge=1, le=MAX_LIMIT),  # in the schema, as api.md's limits
     cursor: str | None = None,
 ):
-    members = selectors.segment_members(_segment(request, segment_id))
-    page = paginate(members, order=("id",), cursor=cursor, limit=limit)
+    page = segment_members_page(_segment(request, segment_id), cursor=cursor, limit=limit)
     return {
         "results": [
             {

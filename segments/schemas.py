@@ -104,8 +104,14 @@ class MemberOut(Schema):
 
 
 class MemberPage(Schema):
-    results: list[MemberOut]
-    next_cursor: str | None
+    results: list[MemberOut] = Field(
+        description="Newest members first (joined_at, then id, descending), as on the "
+        "segment's Members tab."
+    )
+    next_cursor: str | None = Field(
+        description="The next page's cursor (opaque; it holds the last row's joined_at "
+        "and id), null on the last page."
+    )
 
 
 class MembersIn(Schema):

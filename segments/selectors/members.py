@@ -13,6 +13,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from segments.models import Segment, SegmentChange, SegmentMember
 from segments.selectors.listing import manual_segment_choices
+from workspaces.keyset import Page, paginate
 from workspaces.models import Workspace
 
 
@@ -29,7 +30,18 @@ def contact_segments(contact) -> QuerySet:
     )
 
 
-MEMBER_ORDER = ("-joined_at", "-id")
+MEMBER_ORDER = ("-joined_at", "-id")  # the index segment_member_recent's order
+
+
+def segment_members_page(segment: Segment, *, cursor: str | None, limit: int) -> Page:
+    """One keyset page of the API's members (api.md), newest first as on the Members
+    tab: read from the index on (segment, joined_at desc, id desc) and stopped after
+    `limit` rows, one query however many members, at any depth; no count. Only the
+    contact fields the API shows are loaded (not its attributes)."""
+    members = segment_members(segment).only(
+        "id", "joined_at", "contact_id", "contact__email", "contact__external_id"
+    )
+    return paginate(members, order=MEMBER_ORDER, cursor=cursor, limit=limit)
 
 
 def segment_member_rows(segment: Segment, q: str = "") -> QuerySet:
