@@ -30,6 +30,33 @@ def app_link(kind: str, pk: int) -> str | None:
     return url_or_none("segments:detail" if kind == "segment" else "campaigns:detail", pk)
 
 
+# The links of a segment's actions menu (segments/_actions_menu.html) and of its row
+# on the dashboard, by the name the templates use: segment.links.<name>.
+SEGMENT_LINKS = {
+    "detail": "segments:detail",
+    "conditions": "segments:conditions",
+    "settings": "segments:settings",
+    "mass_update": "segments:mass_update",
+    "reset_score": "segments:reset_score",
+    "remove_all": "segments:remove_all",
+    "delete_all": "segments:delete_all",
+    "delete": "segments:delete",
+}
+_STAND_IN = 987654321987654321  # an id no segment has, replaced by each segment's
+
+
+def add_links(segments) -> None:
+    """Set segment.links ({name: URL} of SEGMENT_LINKS) on each segment. Each URL is
+    reversed once for all the segments, with a stand-in id that each segment's
+    replaces: the dashboard's 50 rows called reverse() 370 times, a quarter of the
+    page's time."""
+    patterns = {key: reverse(name, args=[_STAND_IN]) for key, name in SEGMENT_LINKS.items()}
+    stand_in = str(_STAND_IN)
+    for segment in segments:
+        pk = str(segment.pk)
+        segment.links = {key: url.replace(stand_in, pk) for key, url in patterns.items()}
+
+
 def posted_ids(request, name="ids", limit=MAX_SELECTED) -> list[int]:
     return parse_ids(request.POST.getlist(name), limit=limit)
 
@@ -56,6 +83,7 @@ def render_tab(
     {% block tab %}{% partialdef tab inline %}...{% endpartialdef %}{% endblock %};
     `context` must hold `segment`."""
     context = {**context, "active_tab": active_tab}
+    add_links([context["segment"]])
     response = render_page_or_fragment(request, template, "tab", context, status=status)
     if wants_fragment(request):
         extra = render_to_string("segments/_tab_bar.html", {**context, "oob": True}, request)

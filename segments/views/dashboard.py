@@ -11,7 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from segments import selectors, services
-from segments.views.common import app_link, done, posted_ids, segments_count, url_or_none
+from segments.views.common import (
+    add_links,
+    app_link,
+    done,
+    posted_ids,
+    segments_count,
+    url_or_none,
+)
 from workspaces.access import writer_required
 from workspaces.rendering import render_page_or_fragment, safe_next
 
@@ -26,6 +33,7 @@ def segment_list(request):
         listing.queryset, listing.order, request.GET.get("cursor"), PAGE_SIZE
     )
     selectors.mark_calculating(page.items)
+    add_links(page.items)
     context = {
         "listing": listing,
         "filter_form": listing.filterset.form,

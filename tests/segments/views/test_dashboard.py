@@ -49,6 +49,26 @@ def test_dashboard_shows_each_segments_columns(client_in, workspace):
     assert timezone.localdate().strftime("%b") in row
 
 
+def test_each_rows_actions_link_to_its_own_segment(
+    client_in, workspace, django_capture_on_commit_callbacks
+):
+    """The row menus' links (reversed once for the page, each row's id put in)."""
+    hand = manual(workspace, "Hand")
+    rule = filtered(workspace, django_capture_on_commit_callbacks, "French")
+    page = text(client_in.get(LIST))
+    for segment, edit in ((hand, "segments:settings"), (rule, "segments:conditions")):
+        row = page[page.index(f'data-segment-id="{segment.pk}"') :].split("</tr>")[0]
+        links = re.findall(r'href="([^"]+)"', row)
+        wanted = [reverse(edit, args=[segment.pk])] + [
+            reverse(name, args=[segment.pk])
+            for name in ("segments:mass_update", "segments:reset_score", "segments:delete_all")
+        ]
+        assert reverse("segments:detail", args=[segment.pk]) in links
+        assert set(wanted) <= set(links)
+        assert (reverse("segments:remove_all", args=[segment.pk]) in links) == (segment is hand)
+        assert all(str(segment.pk) in link for link in links if link.startswith("/segments/"))
+
+
 def test_dashboard_search_and_filters(client_in, workspace, django_capture_on_commit_callbacks):
     topic = TopicFactory(workspace=workspace, name="News")
     vip = manual(workspace, "VIP buyers", description="spend a lot")
