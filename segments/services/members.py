@@ -17,6 +17,7 @@ from contacts.services import clean_lookup
 from segments import membership, pending
 from segments.errors import NotManual, SegmentError
 from segments.models import Segment, SegmentDependency, SegmentMember, Source
+from segments.query import ids_in
 from workspaces.models import Workspace
 
 
@@ -75,7 +76,11 @@ def segment_members_add(
 ) -> MembersResult:
     _require_manual(segment)
     ids, not_found = _resolve(segment.workspace, lookup, values)
-    contacts = Contact.objects.filter(workspace=segment.workspace, pk__in=ids)
+    if not ids:
+        return MembersResult(not_found=not_found)
+    # The ids as ONE parameter: 10,000 placeholders cost more to build, send and
+    # plan than the INSERT they feed.
+    contacts = Contact.objects.filter(ids_in("pk", ids), workspace_id=segment.workspace_id)
     with transaction.atomic():
         added = membership.add_members(segment, _not_members(segment, contacts), source=source)
         _queue_dependents(segment, ids)
@@ -89,7 +94,9 @@ def segment_members_remove(
 ) -> MembersResult:
     _require_manual(segment)
     ids, not_found = _resolve(segment.workspace, lookup, values)
-    leaving = SegmentMember.objects.filter(segment=segment, contact_id__in=ids)
+    if not ids:
+        return MembersResult(not_found=not_found)
+    leaving = SegmentMember.objects.filter(ids_in("contact_id", ids), segment=segment)
     with transaction.atomic():
         removed = membership.remove_members(segment, leaving, source=source)
         _queue_dependents(segment, ids)
