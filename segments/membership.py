@@ -9,7 +9,11 @@
   the segments whose rules name a segment that changed, in dependency order. The ids
   travel as ONE parameter (query.ids_in); on PostgreSQL who leaves, who enters, their
   history and the count are one statement per segment (_move), and the segments of a
-  batch share one transaction (one_transaction), with JIT off.
+  batch share one transaction (one_transaction), with JIT off. For a few contacts
+  (MANY_RULES_UP_TO) the rules of one dependency level go together instead
+  (segments.membership_many: a fixed number of statements however many rules).
+- A rule is compiled to SQL once and kept while nothing it depends on changed
+  (segments.compiled); rules that move with the clock compile every time.
 - Entries caused by a rule change are stored with triggers=False, so campaigns
   triggered by the segment ignore them (api.md).
 
@@ -24,14 +28,14 @@ from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, F
 from django.utils import timezone
 
 from contacts.changes import Change
 from contacts.models import Contact
-from segments import entries, rules
+from segments import compiled, entries, membership_many, rules
 from segments.models import Segment, SegmentChange, SegmentMember, Source
-from segments.query import Catalog, compile_rule, ids_in, load_catalog
+from segments.query import Catalog, ids_in, ids_sql, load_catalog
 
 MEMBER_TABLE = SegmentMember._meta.db_table
 CHANGE_TABLE = SegmentChange._meta.db_table
@@ -40,10 +44,15 @@ SEGMENT_TABLE = Segment._meta.db_table
 # Contacts re-evaluated per statement (one array parameter, however many): the
 # default MEMBERSHIP_FULL_REFRESH_AFTER, so a pass's ids usually go in one.
 REFRESH_BATCH = 20_000
-# After a refresh that moved this many rows, PostgreSQL's statistics of the members
-# table are stale until autovacuum comes round; the next anti-join planned on them
-# picks a nested loop that takes minutes instead of a second (seen at 100,000).
+# After refreshes that moved this many rows (in one or over many), PostgreSQL's
+# statistics of the members table are stale until autovacuum comes round; the next
+# anti-join planned on them picks a nested loop that takes minutes instead of a
+# second (seen at 100,000).
 ANALYZE_AFTER = 10_000
+# Up to this many contacts, the rules of a dependency level are evaluated together
+# (segments.membership_many: a fixed number of statements, however many rules);
+# past it, segment by segment (one statement each over the ids, nearer raw SQL).
+MANY_RULES_UP_TO = 100
 
 
 @dataclass
@@ -128,22 +137,20 @@ def _triggers_sql(triggers: bool, data_changed_after: datetime | None) -> tuple[
 def _move(
     segment: Segment,
     *,
-    entering=None,
-    leaving=None,
+    select: tuple[str, tuple] | None = None,
+    where: tuple[str, tuple] | None = None,
     source: str,
     triggers: bool,
     now: datetime,
     data_changed_after: datetime | None = None,
 ) -> Diff:
-    """Add the contacts of `entering` (a values('id') queryset of non-members) and
-    remove the member rows of `leaving` (a queryset of this segment's members), with
-    their history rows and the segment's count. The caller holds the segment's lock.
-    On PostgreSQL this is ONE statement (data-modifying CTEs); SQLite runs its parts.
-    History rows are written in contact order, whatever order the plan found them in
-    (readers of the history page by id)."""
+    """Add the contacts `select` selects (SQL of a SELECT of their ids, non-members)
+    and remove the member rows `where` matches (SQL of a WHERE on the members table,
+    this segment's rows), with their history rows and the segment's count; None: no
+    one. The caller holds the segment's lock. On PostgreSQL this is ONE statement
+    (data-modifying CTEs); SQLite runs its parts. History rows are written in contact
+    order, whatever order the plan found them in (readers of the history page by id)."""
     now = _db_moment(now)
-    select = _entering_sql(entering) if entering is not None else None
-    where = _where(leaving) if leaving is not None else None
     trig_sql, trig_params = _triggers_sql(triggers, data_changed_after)
     if connection.vendor != "postgresql":
         diff = Diff(
@@ -249,7 +256,11 @@ def add_members(segment: Segment, entering, *, source: str, triggers: bool = Tru
     with transaction.atomic():
         Segment.objects.select_for_update().get(pk=segment.pk)
         diff = _move(
-            segment, entering=entering, source=source, triggers=triggers, now=timezone.now()
+            segment,
+            select=_entering_sql(entering),
+            source=source,
+            triggers=triggers,
+            now=timezone.now(),
         )
         if diff.entered and triggers:
             entries.entered(segment.workspace_id, segment.pk)
@@ -261,7 +272,9 @@ def remove_members(segment: Segment, leaving, *, source: str) -> int:
     with history and count, under the segment's lock."""
     with transaction.atomic():
         Segment.objects.select_for_update().get(pk=segment.pk)
-        diff = _move(segment, leaving=leaving, source=source, triggers=True, now=timezone.now())
+        diff = _move(
+            segment, where=_where(leaving), source=source, triggers=True, now=timezone.now()
+        )
     return diff.left
 
 
@@ -287,24 +300,11 @@ def refresh_filter_segment(
             return Diff()
         if catalog is None:
             catalog = load_catalog(segment.workspace_id)
-        rule_q = compile_rule(segment.conditions, catalog=catalog, now=now)
-        contacts = Contact.objects.filter(workspace_id=segment.workspace_id)
-        members = SegmentMember.objects.filter(segment=segment)
-        if contact_ids is not None:
-            contacts = contacts.filter(ids_in("pk", contact_ids))
-            members = members.filter(ids_in("contact_id", contact_ids))
-        entering = (
-            contacts.filter(rule_q)
-            .exclude(Exists(SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))))
-            .values("id")
-        )
-        leaving = members.exclude(
-            Exists(Contact.objects.filter(pk=OuterRef("contact_id")).filter(rule_q))
-        )
+        rule = compiled.rule_sql(segment.conditions, vocabulary=catalog, now=now)
         diff = _move(
             segment,
-            entering=entering,
-            leaving=leaving,
+            select=_rule_entering(segment, rule, contact_ids),
+            where=_rule_leaving(segment, rule, contact_ids),
             source=source,
             triggers=source != Source.RULE,
             now=now,
@@ -312,11 +312,63 @@ def refresh_filter_segment(
         )
         if diff.entered:  # some may trigger campaigns (see _triggers_sql): wake who listens
             entries.entered(segment.workspace_id, segment.pk)
-    if connection.vendor == "postgresql" and diff.entered + diff.left >= ANALYZE_AFTER:
-        # After the commit (at once outside a transaction): inside a batch's
-        # transaction it would hold its lock on the table until the end.
-        transaction.on_commit(_analyze_members)
+    _moved(diff.entered + diff.left)
     return diff
+
+
+def _rule_entering(segment: Segment, rule, contact_ids) -> tuple[str, tuple]:
+    """The SELECT of the contacts (of `contact_ids`, or all) the rule selects that
+    are not members yet. Written out, not built with the ORM: the rule's SQL comes
+    compiled (segments.compiled), and the ORM would spend as long again around it."""
+    parts = [f'"{CONTACT_TABLE}"."workspace_id" = %s', rule.sql]
+    params = [segment.workspace_id, *rule.params]
+    if contact_ids is not None:
+        sql, ids_params = ids_sql(f'"{CONTACT_TABLE}"."id"', contact_ids, connection.vendor)
+        parts.insert(1, sql)
+        params[1:1] = ids_params
+    parts.append(
+        f"NOT EXISTS (SELECT 1 FROM {MEMBER_TABLE} kith_m WHERE kith_m.segment_id = %s "
+        f'AND kith_m.contact_id = "{CONTACT_TABLE}"."id")'
+    )
+    params.append(segment.pk)
+    return f'SELECT "{CONTACT_TABLE}"."id" FROM "{CONTACT_TABLE}" WHERE {" AND ".join(parts)}', (
+        tuple(params)
+    )
+
+
+def _rule_leaving(segment: Segment, rule, contact_ids) -> tuple[str, tuple]:
+    """The WHERE, on the members table named as itself, of this segment's members (of
+    `contact_ids`, or all) the rule no longer selects (see _where for why not a
+    self-join)."""
+    member = f'"{MEMBER_TABLE}"'
+    parts, params = [f'{member}."segment_id" = %s'], [segment.pk]
+    if contact_ids is not None:
+        sql, ids_params = ids_sql(f'{member}."contact_id"', contact_ids, connection.vendor)
+        parts.append(sql)
+        params += ids_params
+    parts.append(
+        f'NOT EXISTS (SELECT 1 FROM "{CONTACT_TABLE}" WHERE "{CONTACT_TABLE}"."id" = '
+        f'{member}."contact_id" AND {rule.sql})'
+    )
+    params += rule.params
+    return " AND ".join(parts), tuple(params)
+
+
+_moved_since_analyze = 0  # rows this process moved since its last ANALYZE
+
+
+def _moved(rows: int) -> None:
+    """Count rows moved; past ANALYZE_AFTER of them, in one refresh or over many
+    small ones (a day of single-contact changes), ANALYZE the members table. After
+    the commit (at once outside a transaction): inside a batch's transaction it
+    would hold its lock on the table until the end."""
+    global _moved_since_analyze
+    if connection.vendor != "postgresql" or not rows:
+        return
+    _moved_since_analyze += rows
+    if _moved_since_analyze >= ANALYZE_AFTER:
+        _moved_since_analyze = 0
+        transaction.on_commit(_analyze_members)
 
 
 def _analyze_members() -> None:
@@ -376,23 +428,71 @@ def refresh_contacts(
     *,
     changed_segments: set[int] | None = None,
     source: str = Source.DATA,
+    catalog: Catalog | None = None,
+    tick=None,
 ) -> PassResult:
     """Re-evaluate these contacts against the filter segments that can be affected by
-    `change` (or that name a segment in `changed_segments`), dependencies first."""
+    `change` (or that name a segment in `changed_segments`), dependencies first, in
+    one transaction. `tick()`, when given, is called between steps (the worker renews
+    its lease)."""
     result = PassResult()
     changed_segments = set(changed_segments or ())
-    catalog = load_catalog(workspace_id)
+    catalog = catalog or load_catalog(workspace_id)
+    together = len(contact_ids) <= MANY_RULES_UP_TO and source != Source.RULE
     with one_transaction():
-        for segment in filter_segments(workspace_id):
-            if not affected(rules.reads(segment.conditions), change, changed_segments):
-                continue
-            diff = refresh_filter_segment_in_batches(
-                segment, source=source, contact_ids=contact_ids, catalog=catalog
-            )
-            merge_diff(result, segment.pk, diff)
-            if diff.entered or diff.left:
-                changed_segments.add(segment.pk)
+        for level in dependency_levels(filter_segments(workspace_id)):
+            chosen = [
+                s for s in level if affected(rules.reads(s.conditions), change, changed_segments)
+            ]
+            if together and len(chosen) > 1:
+                diffs = _refresh_level(chosen, contact_ids, source=source, catalog=catalog)
+            else:
+                diffs = {
+                    s.pk: refresh_filter_segment_in_batches(
+                        s, source=source, contact_ids=contact_ids, catalog=catalog
+                    )
+                    for s in chosen
+                }
+            for segment_id, diff in diffs.items():
+                merge_diff(result, segment_id, diff)
+                if diff.entered or diff.left:
+                    changed_segments.add(segment_id)
+            if tick is not None:
+                tick()
     return result
+
+
+def _refresh_level(segments, contact_ids, *, source: str, catalog: Catalog) -> dict[int, Diff]:
+    """The segments of one dependency level for a few contacts, all rules at once
+    (segments.membership_many): what refresh_filter_segment does for each."""
+    now = timezone.now()
+    moved = membership_many.refresh_level(
+        [s.pk for s in segments],
+        contact_ids,
+        workspace_id=segments[0].workspace_id,
+        vocabulary=catalog,
+        source=source,
+        now=now,
+        db_now=_db_moment(now),
+    )
+    _moved(sum(m.entered + m.left for m in moved.values()))
+    return {pk: Diff(m.entered, m.left) for pk, m in moved.items()}
+
+
+def dependency_levels(ordered: list[Segment]) -> list[list[Segment]]:
+    """`ordered` (dependency order) in levels: a segment's level is one past the
+    highest of the segments its rule names (0 when it names none of them), so no
+    segment names another of its level, and each level follows those it names."""
+    level_of: dict[int, int] = {}
+    levels: list[list[Segment]] = []
+    for segment in ordered:
+        named = [level_of[ref] for ref in rules.segment_refs(segment.conditions) if ref in level_of]
+        level = 1 + max(named) if named else 0
+        level_of[segment.pk] = level
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(segment)
+    return levels
 
 
 def refresh_filter_segment_in_batches(

@@ -269,6 +269,9 @@ def _apply(workspace_id: int, holder: str, plan: Plan, result: membership.PassRe
     and ends the batch before it."""
     catalog = load_catalog(workspace_id)
     ids = sorted(plan.contact_ids)
+    if not plan.whole and not plan.all_contacts:  # changed contacts only: levels at once
+        _apply_to_contacts(workspace_id, holder, plan, ids, catalog, result)
+        return
     moved_whole: dict[int, str] = {}  # refreshed whole and someone moved: id -> source
     moved_some = set(plan.changed_segments)  # members changed among `ids`
     renewed = time.monotonic()
@@ -298,6 +301,31 @@ def _apply(workspace_id: int, holder: str, plan: Plan, result: membership.PassRe
             if time.monotonic() - renewed > RENEW_EVERY_SECONDS:  # not a write per segment
                 _renew_lease(workspace_id, holder)
                 renewed = time.monotonic()
+
+
+def _apply_to_contacts(workspace_id, holder, plan: Plan, ids, catalog, result) -> None:
+    """No whole refresh in the plan: membership.refresh_contacts, which takes the
+    rules of a dependency level together for a few contacts."""
+    renewed = [time.monotonic()]
+
+    def tick() -> None:
+        if time.monotonic() - renewed[0] > RENEW_EVERY_SECONDS:
+            _renew_lease(workspace_id, holder)
+            renewed[0] = time.monotonic()
+
+    if not ids:
+        return
+    passed = membership.refresh_contacts(
+        workspace_id,
+        ids,
+        plan.change,
+        changed_segments=plan.changed_segments,
+        source=Source.DATA,
+        catalog=catalog,
+        tick=tick,
+    )
+    for segment_id, diff in passed.diffs.items():
+        membership.merge_diff(result, segment_id, diff)
 
 
 def _whole_source(segment: Segment, reads, plan: Plan, moved_whole: dict) -> str | None:

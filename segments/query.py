@@ -23,7 +23,15 @@ from segments.conditions.base import EVERYTHING, NOTHING, group_parts, is_group
 # for the engine's signatures).
 Catalog = Vocabulary
 
-__all__ = ["EVERYTHING", "NOTHING", "Catalog", "compile_rule", "ids_in", "load_catalog"]
+__all__ = [
+    "EVERYTHING",
+    "NOTHING",
+    "Catalog",
+    "compile_rule",
+    "ids_in",
+    "ids_sql",
+    "load_catalog",
+]
 
 
 def load_catalog(workspace_id: int) -> Vocabulary:
@@ -73,9 +81,15 @@ class InIds(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, self.rhs]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(self.rhs)]
+        sql, params = ids_sql(lhs, self.rhs, connection.vendor)
+        return sql, [*lhs_params, *params]
+
+
+def ids_sql(column: str, ids: list[int], vendor: str) -> tuple[str, list]:
+    """`column IN ids` as SQL text with the ids as one parameter (see InIds)."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [list(ids)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]
 
 
 def ids_in(name: str, ids) -> InIds:

@@ -335,14 +335,18 @@ def test_ten_thousand_changed_ids_travel_as_one_parameter_in_few_statements(ws):
     assert max(n for _, n in executed) < 30
 
 
-def test_the_segments_of_a_batch_share_one_transaction(ws, monkeypatch):
+@pytest.mark.parametrize("many_up_to", [0, 100], ids=["segment by segment", "levels at once"])
+def test_the_segments_of_a_batch_share_one_transaction(ws, monkeypatch, many_up_to):
     """refresh_contacts re-evaluates every affected segment in one transaction: a
     failure at the second segment leaves the first as it was (nothing half done),
-    and JIT is off for the batch on PostgreSQL."""
+    and JIT is off for the batch on PostgreSQL; whether the segments go one by one
+    or a dependency level at a time (membership_many)."""
     from django.db import connection
 
     from contacts.changes import Change
+    from segments import membership_many
 
+    monkeypatch.setattr(membership, "MANY_RULES_UP_TO", many_up_to)
     contact = ContactFactory(workspace=ws, email="a@x.io", country="DE", company="Pro")
     germans = Segment.objects.create(
         workspace=ws,
@@ -350,40 +354,62 @@ def test_the_segments_of_a_batch_share_one_transaction(ws, monkeypatch):
         kind="filter",
         conditions={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
     )
+    pros = Segment.objects.create(  # with Germans, the first level holds two
+        workspace=ws,
+        name="Pros",
+        kind="filter",
+        conditions={"all": [{"field": "company", "op": "eq", "value": "Pro"}]},
+    )
     pro = Segment.objects.create(
         workspace=ws,
         name="Pro Germans",
         kind="filter",
         conditions={
             "all": [
-                {"field": "country", "op": "eq", "value": "DE"},
+                {"segment": germans.pk, "op": "in"},
                 {"field": "company", "op": "eq", "value": "Pro"},
             ]
         },
     )
-    real, seen = membership.refresh_filter_segment, []
+    real_one, real_level, seen = (
+        membership.refresh_filter_segment,
+        membership_many.refresh_level,
+        [],
+    )
 
-    def second_fails(segment, **kwargs):
+    def jit() -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SHOW jit")
                 seen.append(cursor.fetchone()[0])
+
+    def one_fails(segment, **kwargs):
+        jit()
         if segment.pk == pro.pk:
             raise RuntimeError("worker killed")
-        return real(segment, **kwargs)
+        return real_one(segment, **kwargs)
 
-    monkeypatch.setattr(membership, "refresh_filter_segment", second_fails)
+    def level_fails(segment_ids, contact_ids, **kwargs):
+        jit()
+        if pro.pk in segment_ids:
+            raise RuntimeError("worker killed")
+        return real_level(segment_ids, contact_ids, **kwargs)
+
+    monkeypatch.setattr(membership, "refresh_filter_segment", one_fails)
+    monkeypatch.setattr(membership_many, "refresh_level", level_fails)
     with pytest.raises(RuntimeError):
-        membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country"}))
-    assert members(germans) == set() and count(germans) == 0  # rolled back with the batch
+        membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country", "company"}))
+    # rolled back with the batch
+    assert members(germans) == members(pros) == set() and count(germans) == count(pros) == 0
     assert not SegmentChange.objects.exists()
     assert set(seen) <= {"off"}
 
-    monkeypatch.setattr(membership, "refresh_filter_segment", real)
-    result = membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country"}))
-    assert set(result.diffs) == {germans.pk, pro.pk}
-    assert members(germans) == members(pro) == {"a@x.io"}
-    assert count(germans) == count(pro) == 1
+    monkeypatch.setattr(membership, "refresh_filter_segment", real_one)
+    monkeypatch.setattr(membership_many, "refresh_level", real_level)
+    result = membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country", "company"}))
+    assert set(result.diffs) == {germans.pk, pros.pk, pro.pk}
+    assert members(germans) == members(pros) == members(pro) == {"a@x.io"}
+    assert count(germans) == count(pros) == count(pro) == 1
 
 
 def test_manual_members_added_and_removed_with_history_and_count(ws):
@@ -409,3 +435,29 @@ def test_manual_members_added_and_removed_with_history_and_count(ws):
     assert members(segment) == {"m1@x.io", "m2@x.io"}
     history = SegmentChange.objects.filter(segment=segment)
     assert sorted(history.values_list("action", flat=True)) == ["entered"] * 3 + ["left"]
+
+
+def test_small_refreshes_that_add_up_refresh_the_statistics(
+    ws, monkeypatch, django_capture_on_commit_callbacks
+):
+    """PostgreSQL plans on the members table's statistics: after ANALYZE_AFTER rows
+    moved, in one refresh or over many small ones, the table is analyzed (once)."""
+    from django.db import connection
+
+    from contacts.changes import Change
+    from contacts.models import Contact
+
+    if connection.vendor != "postgresql":
+        pytest.skip("statistics are PostgreSQL's")
+    analyzed = []
+    monkeypatch.setattr(membership, "ANALYZE_AFTER", 3)
+    monkeypatch.setattr(membership, "_moved_since_analyze", 0)
+    monkeypatch.setattr(membership, "_analyze_members", lambda: analyzed.append(1))
+    contacts = [ContactFactory(workspace=ws, country="FR") for _ in range(4)]
+    germans = {"all": [{"field": "country", "op": "eq", "value": "DE"}]}
+    filter_segment(ws, "Germans", germans, django_capture_on_commit_callbacks)
+    for number, contact in enumerate(contacts, start=1):
+        Contact.objects.filter(pk=contact.pk).update(country="DE")
+        with django_capture_on_commit_callbacks(execute=True):
+            membership.refresh_contacts(ws.pk, [contact.pk], Change(fields={"country"}))
+        assert len(analyzed) == (1 if number >= 3 else 0)

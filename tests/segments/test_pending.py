@@ -1,6 +1,7 @@
 """Pending membership work kept in the database (commands.md, "Background work"):
 recorded with the change, coalesced, worked through under a lease, swept."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts import services as contact_services
-from segments import membership, pending, services
+from segments import membership, membership_many, pending, services
 from segments.models import (
     PendingChange,
     PendingRefresh,
@@ -131,24 +132,47 @@ def test_a_live_lease_keeps_a_second_worker_out_and_a_dead_ones_runs_out(ws, sen
     assert not RefreshLease.objects.exists()
 
 
-def test_a_pass_cut_short_is_done_again_without_doubling_history(ws, sent):
-    contacts = [ContactFactory(workspace=ws, country="FR") for _ in range(5)]
-    germans = make_segment(ws, "Germans", GERMANS)
-    pro = make_segment(ws, "Pro", PRO)
-    for contact in contacts:
-        contact_services.contact_update(contact=contact, data={"country": "DE", "company": "Pro"})
-    real, calls = membership.refresh_filter_segment, []
+@contextmanager
+def killed_midway(path: str, second_id: int):
+    """The worker dies half way through a pass's writes: segment by segment, when the
+    second segment is refreshed; a level at once (membership_many), after the member
+    rows and history are written, before the counts."""
+    if path == "levels at once":
+        with mock.patch.object(membership_many, "_counts", side_effect=SystemExit("killed")):
+            yield
+        return
+    real = membership.refresh_filter_segment
 
-    def dies_on_the_second(segment, **kwargs):
-        calls.append(segment.pk)
-        if len(calls) == 2:
+    def dies_at_the_second(segment, **kwargs):
+        if segment.pk == second_id:
             raise SystemExit("worker killed")
         return real(segment, **kwargs)
 
     with (
-        mock.patch.object(membership, "refresh_filter_segment", side_effect=dies_on_the_second),
-        pytest.raises(SystemExit),
+        mock.patch.object(membership, "MANY_RULES_UP_TO", 0),
+        mock.patch.object(membership, "refresh_filter_segment", side_effect=dies_at_the_second),
     ):
+        yield
+
+
+PATHS = ["segment by segment", "levels at once"]
+
+
+def germans_turned_pro(ws, n: int):
+    """`n` French contacts become German pros (recorded, not yet worked through),
+    and the two segments that follow them."""
+    contacts = [ContactFactory(workspace=ws, country="FR") for _ in range(n)]
+    germans = make_segment(ws, "Germans", GERMANS)
+    pro = make_segment(ws, "Pro", PRO)
+    for contact in contacts:
+        contact_services.contact_update(contact=contact, data={"country": "DE", "company": "Pro"})
+    return contacts, germans, pro
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_pass_cut_short_is_done_again_without_doubling_history(ws, sent, path):
+    contacts, germans, pro = germans_turned_pro(ws, 5)
+    with killed_midway(path, pro.pk), pytest.raises(SystemExit):
         pending.work_through(ws.pk)
     assert PendingChange.objects.exists()  # nothing taken for done
     pending.work_through(ws.pk)
@@ -248,25 +272,12 @@ def test_ten_thousand_changes_one_by_one_wake_one_worker_and_queue_no_refreshes(
     assert not pending.has_pending(ws.pk)
 
 
-def test_a_pass_writes_its_changed_contacts_segments_in_one_transaction(ws, sent):
+@pytest.mark.parametrize("path", PATHS)
+def test_a_pass_writes_its_changed_contacts_segments_in_one_transaction(ws, sent, path):
     """The segments a pass re-evaluates for changed contacts commit together: a pass
     cut short at the second leaves the first as it was, and the pending rows stay."""
-    contacts = [ContactFactory(workspace=ws, country="FR") for _ in range(3)]
-    germans = make_segment(ws, "Germans", GERMANS)
-    pro = make_segment(ws, "Pro", PRO)
-    for contact in contacts:
-        contact_services.contact_update(contact=contact, data={"country": "DE", "company": "Pro"})
-    real = membership.refresh_filter_segment
-
-    def dies_at_pro(segment, **kwargs):
-        if segment.pk == pro.pk:
-            raise SystemExit("worker killed")
-        return real(segment, **kwargs)
-
-    with (
-        mock.patch.object(membership, "refresh_filter_segment", side_effect=dies_at_pro),
-        pytest.raises(SystemExit),
-    ):
+    contacts, germans, pro = germans_turned_pro(ws, 3)
+    with killed_midway(path, pro.pk), pytest.raises(SystemExit):
         pending.work_through(ws.pk)
     assert members(germans) == set()  # rolled back with the batch
     assert not SegmentChange.objects.filter(segment=germans).exists()
