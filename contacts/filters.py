@@ -19,7 +19,8 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Lower
 from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from contacts import attributes as attrs
 from contacts.models import Contact, ContactTag, CustomAttribute, Tag, clean_lookup, field_label
@@ -138,11 +139,13 @@ class QuickSelect(forms.Select):
                 (str(o.pk), " selected", label_of(o)) for o in queryset.filter(pk__in=missing)
             ]
         final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-        return format_html(
-            "<select{}>{}</select>",
-            flatatt(final),
-            format_html_join("", '<option value="{}"{}>{}</option>', options),
+        # Escaped and joined, not format_html_join: a third of the time for 500 options.
+        esc = conditional_escape
+        drawn_options = "".join(
+            f'<option value="{esc(key)}"{selected}>{esc(label)}</option>'
+            for key, selected, label in options
         )
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe(drawn_options))
 
 
 # The tag filter lists this many tags, by name (and the chosen one); past it, a tag is

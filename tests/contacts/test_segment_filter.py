@@ -52,3 +52,12 @@ def test_the_filter_is_a_searchable_picker_of_the_workspaces_segments(
     assert "Outsider" not in refused.content.decode()  # an invalid filter lists nobody
     for bad in ("abc", "²", "99999999999999999999999"):
         assert client_in.get(LIST, {"segment": bad}).status_code in (200, 400)
+
+
+def test_the_pickers_escape_names_and_mark_the_chosen_one(client_in, workspace, hand):
+    segment, _ = hand
+    odd = services.segment_create(workspace=workspace, name='<b>"Odd" & co</b>', kind="manual")
+    page = client_in.get(LIST, {"segment": odd.pk}).content.decode()
+    assert f'<option value="{odd.pk}" selected>&lt;b&gt;&quot;Odd&quot; &amp; co&lt;/b&gt;' in page
+    assert f'<option value="{segment.pk}">Hand picked</option>' in page
+    assert "<b>" not in page
