@@ -81,10 +81,13 @@ def keyset_page(queryset: QuerySet, order: tuple, cursor, limit: int) -> tuple[P
 
 
 def manual_segment_choices(workspace: Workspace) -> QuerySet:
-    """Active manual segments, for "Add to segment" pickers."""
+    """Active manual segments, for "Add to segment" pickers: up to 500 drawn on the
+    contact list and a contact's page, so only what a picker and the services that
+    take the chosen one read (a whole row made each model take twice as long)."""
     return (
         scoped(Segment, workspace)
         .filter(kind=Segment.Kind.MANUAL, archived=False)
+        .only("id", "workspace_id", "name", "kind", "archived")
         .order_by("name", "id")
     )
 
