@@ -14,6 +14,7 @@ from contacts import bulk, selectors
 from contacts import jobs as contact_jobs
 from contacts.selectors import SORTS
 from contacts.sets import ContactSet
+from contacts.views.links import add_links
 from workspaces.errors import KithError, sentences
 from workspaces.rendering import render_page_or_fragment, safe_next, wants_fragment
 
@@ -30,6 +31,7 @@ def contact_list(request):
     page, bad_cursor = selectors.contact_page(
         listing, request.GET.get("cursor"), PAGE_SIZE, within=counted.ids
     )
+    add_links(page.items, {"detail": "contacts:detail"})
     context = {
         "listing": listing,
         "filter_form": listing.filterset.form,

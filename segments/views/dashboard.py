@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from segments import selectors, services
 from segments.views.common import (
-    add_links,
+    add_segment_links,
     app_link,
     done,
     posted_ids,
@@ -33,7 +33,7 @@ def segment_list(request):
         listing.queryset, listing.order, request.GET.get("cursor"), PAGE_SIZE
     )
     selectors.mark_calculating(page.items)
-    add_links(page.items)
+    add_segment_links(page.items)
     context = {
         "listing": listing,
         "filter_form": listing.filterset.form,

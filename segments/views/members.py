@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING
 
+from contacts.views.links import add_links
 from segments import selectors, services
 from segments.views.common import people, posted_ids, render_tab, segment_or_404
 from workspaces.access import writer_required
 from workspaces.rendering import wants_fragment
 
 MEMBERS_PAGE_SIZE = 50
+CONTACT_LINK = {"contact": "contacts:detail"}  # member.links.contact
 CANDIDATES = 8
 
 
@@ -50,6 +52,7 @@ def segment_members(request, pk):
     page, bad_cursor = selectors.keyset_page(
         rows, selectors.MEMBER_ORDER, request.GET.get("cursor"), MEMBERS_PAGE_SIZE
     )
+    add_links(page.items, CONTACT_LINK, of=lambda member: member.contact)
     find = request.GET.get("find", "").strip()
     context = {
         "segment": segment,
@@ -109,6 +112,7 @@ def _members_changed(request, segment, *, notice=None, error=None):
     segment = segment_or_404(request, segment.pk)  # the fresh member count
     rows = selectors.segment_member_rows(segment)
     page, _ = selectors.keyset_page(rows, selectors.MEMBER_ORDER, None, MEMBERS_PAGE_SIZE)
+    add_links(page.items, CONTACT_LINK, of=lambda member: member.contact)
     context = {
         "segment": segment,
         "q": "",

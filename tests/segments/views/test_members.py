@@ -39,6 +39,9 @@ def test_members_tab_lists_searches_and_pages(client_in, workspace):
     )
     assert '<section id="member-results"' in found and "segment-tabs" not in found
     assert people[3].email in found and people[4].email not in found
+    # Each row links to its own contact's page (reversed once for the page).
+    assert f'href="{reverse("contacts:detail", args=[people[3].pk])}"' in found
+    assert found.count('href="/contacts/') == 1
 
 
 def test_add_people_by_type_ahead(client_in, workspace, other_workspace):
