@@ -1,8 +1,10 @@
 """The import jobs: the dry run ("import_review") and the run ("import_run").
 
-- The file is streamed in chunks of IMPORT_CHUNK_ROWS rows (memory stays flat,
-  whatever its size). Its rows are counted first, and a file over IMPORT_MAX_ROWS is
-  refused before any row is written.
+- The file is streamed in chunks of at most IMPORT_CHUNK_ROWS rows (memory stays
+  flat, whatever its size). Its rows are counted first, and a file over
+  IMPORT_MAX_ROWS is refused before any row is written. The first chunks are smaller
+  (FIRST_CHUNK_ROWS, doubling): the database starts on rows at once instead of
+  waiting for a whole chunk to be read and checked, while the next one is read.
 - Each row is checked against its fields' types (imports.mapping); a row that does
   not fit is rejected whole, with its reason. The chunk's other rows are written
   set-based by contacts.writer (one statement per shape, repeated emails in rounds,
@@ -50,6 +52,7 @@ from segments.selectors import segment_members
 COUNT_KEYS = ("rows", "create", "update", "unchanged", "reject")
 OUTCOME_KEYS = {CREATED: "create", UPDATED: "update", UNCHANGED: "unchanged"}
 REJECTED_SAMPLE = 20
+FIRST_CHUNK_ROWS = 1000
 
 __all__ = ["REVIEW", "RUN", "run_import", "run_review"]
 
@@ -110,9 +113,20 @@ def _ahead(iterable, depth: int = 2):
         thread.join(timeout=5)
 
 
-def _batched(rows, size: int):
+def _chunk_size(number: int, most: int) -> int:
+    """Rows in chunk `number` (from 0): FIRST_CHUNK_ROWS, doubling up to `most`, so a
+    resumed import goes on in full chunks. (Sizes may differ from one attempt to the
+    next: a chunk starts at the checkpoint's row and overwrites its part file.)"""
+    return min(most, FIRST_CHUNK_ROWS << min(number, 20))
+
+
+def _batched(rows, first: int, most: int):
+    """Chunks of `rows`, numbered from `first`, sized by _chunk_size."""
     iterator = iter(rows)
-    while chunk := list(itertools.islice(iterator, size)):
+    for number in itertools.count(first):
+        chunk = list(itertools.islice(iterator, _chunk_size(number, most)))
+        if not chunk:
+            return
         yield chunk
 
 
@@ -169,7 +183,8 @@ class _Work:
                     with transaction.atomic():
                         self.context.advance(done=0, checkpoint=point)
                 number, done = point["chunk"], point["rows"]
-                checked = _ahead(self.check(c) for c in _batched(rows, point["chunk_rows"]))
+                chunks = _batched(rows, number, point["chunk_rows"])
+                checked = _ahead(self.check(c) for c in chunks)
                 for chunk in checked:
                     self.context.raise_if_cancelled()
                     done += len(chunk)

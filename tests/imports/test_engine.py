@@ -301,10 +301,14 @@ def uninterrupted(workspace, user, settings) -> dict:
     return outcome
 
 
+# 1000: every chunk of 4 rows; 1: chunks of 1, 2, then 4 rows (the first chunks
+# grow), so the crash falls in a chunk of another size than the one before it.
+@pytest.mark.parametrize("first_chunk", [1000, 1])
 @pytest.mark.parametrize("crash_in", ["write", "save_rejected", "advance"])
 def test_a_worker_killed_mid_chunk_is_resumed_with_nothing_lost_or_applied_twice(
-    workspace, user, settings, monkeypatch, crash_in
+    workspace, user, settings, monkeypatch, crash_in, first_chunk
 ):
+    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", first_chunk)
     expected = uninterrupted(workspace, user, settings)
     imp = make(workspace, user, REPEATS)
     job = services.import_run_start(imp=imp, user=user)
