@@ -238,8 +238,9 @@ def _drop(connection, *workspaces) -> None:
 
 def import_turns(rows: int) -> int:
     """Alternated turns of raw and ours (BENCH_IMPORT_TURNS): 3 for a small file, 1
-    for a large one (minutes each)."""
-    return int(os.environ.get("BENCH_IMPORT_TURNS") or (3 if rows <= 100_000 else 1))
+    for a large one (minutes each); BENCH_REPEAT, when set, caps them (a tiny run)."""
+    turns = int(os.environ.get("BENCH_IMPORT_TURNS") or (3 if rows <= 100_000 else 1))
+    return max(1, min(turns, int(os.environ.get("BENCH_REPEAT") or turns)))
 
 
 def import_rows(given: str | None = None) -> int:
