@@ -44,11 +44,15 @@ SEGMENT_TABLE = Segment._meta.db_table
 # Contacts re-evaluated per statement (one array parameter, however many): the
 # default MEMBERSHIP_FULL_REFRESH_AFTER, so a pass's ids usually go in one.
 REFRESH_BATCH = 20_000
-# After refreshes that moved this many rows (in one or over many), PostgreSQL's
+# After a refresh that moved this many rows, PostgreSQL's
 # statistics of the members table are stale until autovacuum comes round; the next
 # anti-join planned on them picks a nested loop that takes minutes instead of a
 # second (seen at 100,000).
 ANALYZE_AFTER = 10_000
+# Or after small refreshes that together moved this share of the table (and at
+# least ANALYZE_MIN_ROWS rows): statistics counted on a much smaller table.
+STALE_SHARE = 0.2
+ANALYZE_MIN_ROWS = 1_000
 # Up to this many contacts, the rules of a dependency level are evaluated together
 # (segments.membership_many: a fixed number of statements, however many rules);
 # past it, segment by segment (one statement each over the ids, nearer raw SQL).
@@ -355,20 +359,36 @@ def _rule_leaving(segment: Segment, rule, contact_ids) -> tuple[str, tuple]:
 
 
 _moved_since_analyze = 0  # rows this process moved since its last ANALYZE
+_stale_at = ANALYZE_MIN_ROWS  # ... that make the statistics stale (from the table's size)
 
 
 def _moved(rows: int) -> None:
-    """Count rows moved; past ANALYZE_AFTER of them, in one refresh or over many
-    small ones (a day of single-contact changes), ANALYZE the members table. After
-    the commit (at once outside a transaction): inside a batch's transaction it
-    would hold its lock on the table until the end."""
-    global _moved_since_analyze
+    """Count rows moved. One refresh that moved ANALYZE_AFTER rows, or small ones
+    (an import of a few thousand, a day of single changes) that together moved
+    STALE_SHARE of the table as its statistics last counted it, make them stale:
+    ANALYZE the members table. (Small moves on a big table leave its statistics
+    true: no ANALYZE then, which would cost every pass.) After the commit (at once
+    outside a transaction): inside a batch's transaction it would hold its lock on
+    the table until the end."""
+    global _moved_since_analyze, _stale_at
     if connection.vendor != "postgresql" or not rows:
         return
     _moved_since_analyze += rows
-    if _moved_since_analyze >= ANALYZE_AFTER:
+    if rows < ANALYZE_AFTER and _moved_since_analyze < _stale_at:
+        return
+    # The table's size is read only when the count passes the last bar set from it.
+    _stale_at = max(ANALYZE_MIN_ROWS, STALE_SHARE * _members_counted())
+    if rows >= ANALYZE_AFTER or _moved_since_analyze >= _stale_at:
         _moved_since_analyze = 0
         transaction.on_commit(_analyze_members)
+
+
+def _members_counted() -> float:
+    """The members table's row count as its statistics have it (0: never counted)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [MEMBER_TABLE])
+        row = cursor.fetchone()
+    return max(row[0], 0) if row else 0
 
 
 def _analyze_members() -> None:
