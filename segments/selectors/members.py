@@ -133,11 +133,13 @@ CONTACT_CHANGES = 20
 
 def contact_section(workspace: Workspace, contact) -> dict:
     """What the contact page's Segments section shows: the contact's segments, the
-    manual ones it can still be added to, and its latest entries and exits (three
-    queries, whatever their number)."""
+    manual ones it can still be added to (id and name), and its latest entries and
+    exits (three queries, whatever their number)."""
     memberships = list(contact_segments(contact))
     member_of = {m.segment_id for m in memberships}
-    choices = [s for s in manual_segment_choices(workspace) if s.pk not in member_of]
+    # (id, name) pairs: all a picker of up to 500 draws (segment_tags.segment_checkboxes).
+    manual = manual_segment_choices(workspace).values_list("id", "name")
+    choices = [(pk, name) for pk, name in manual if pk not in member_of]
     changes = list(contact_changes(contact).order_by(*CHANGE_ORDER)[:CONTACT_CHANGES])
     return {
         "contact": contact,

@@ -61,3 +61,32 @@ def test_the_pickers_escape_names_and_mark_the_chosen_one(client_in, workspace, 
     assert f'<option value="{odd.pk}" selected>&lt;b&gt;&quot;Odd&quot; &amp; co&lt;/b&gt;' in page
     assert f'<option value="{segment.pk}">Hand picked</option>' in page
     assert "<b>" not in page
+
+
+def test_the_bulk_bar_and_contact_page_pickers_escape_names(client_in, workspace, hand):
+    segment, people = hand
+    odd = services.segment_create(workspace=workspace, name='<i>"Odd" & co</i>', kind="manual")
+    escaped = "&lt;i&gt;&quot;Odd&quot; &amp; co&lt;/i&gt;"
+    page = client_in.get(LIST).content.decode()
+    add = f'name="add_to_segments-segments" value="{odd.pk}"> {escaped}</label>'
+    assert add in page
+    assert f'<option value="{odd.pk}">{escaped}</option>' in page  # remove from segment
+    # The contact page offers the manual segments the contact is not in yet.
+    detail = client_in.get(reverse("contacts:detail", args=[people[0].pk]))
+    detail = detail.content.decode()
+    assert f'name="segments" value="{odd.pk}"> {escaped}</label>' in detail
+    assert f'name="segments" value="{segment.pk}"' not in detail
+    assert "<i>" not in page + detail
+
+
+def test_the_remove_picker_keeps_the_chosen_segment_after_an_error(client_in, workspace, hand):
+    segment, _ = hand
+    other = services.segment_create(workspace=workspace, name="Other", kind="manual")
+    bar = client_in.post(
+        reverse("contacts:bulk"),
+        {"action": "remove_from_segment", "remove_from_segment-segment": other.pk},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "Select at least one contact first." in bar
+    assert f'<option value="{other.pk}" selected>Other</option>' in bar
+    assert f'<option value="{segment.pk}">Hand picked</option>' in bar
