@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 
 class InvalidCursor(ValueError):
@@ -58,35 +59,50 @@ def cursor_after(obj, order: tuple[str, ...]) -> str:
     return _encode("n", _key(obj, order))
 
 
+def _value(model, name: str, raw):
+    """A cursor's value for field `name`, as the query takes it (InvalidCursor if not)."""
+    try:
+        value = model._meta.get_field(name).to_python(raw)
+    except Exception as exc:  # a field's to_python raises ValidationError, ValueError...
+        raise InvalidCursor("The cursor is not valid.") from exc
+    # Values a query cannot take (None) or the database would refuse (overflow, NUL in
+    # text): a bad cursor, not a 500.
+    if (
+        value is None
+        or (isinstance(value, int) and not -(2**63) <= value < 2**63)
+        or (isinstance(value, str) and "\x00" in value)
+    ):
+        raise InvalidCursor("The cursor is not valid.")
+    return value
+
+
 def _after(order: tuple[str, ...], values: list, model, forward: bool) -> Q:
     """Rows strictly after `values` in `order` (or before, going backwards)."""
     if len(values) != len(order):
         raise InvalidCursor("The cursor does not fit this list.")
+    names = [name.lstrip("-") for name in order]
+    typed = [_value(model, name, raw) for name, raw in zip(names, values, strict=True)]
+    descending = [name.startswith("-") for name in order]
+    if len(order) > 1 and len(set(descending)) == 1:
+        # Every field one way: ONE row comparison, (a, b) < (x, y), which an index in
+        # that order reads as a range. The OR form below bounds only its first field:
+        # where many rows share it (a filter segment's members all joined in one
+        # refresh) the scan walks them all: 603 ms at row 900,000 of 960,000 members,
+        # 0.4 ms as a row comparison.
+        lookup = TupleLessThan if descending[0] == forward else TupleGreaterThan
+        return Q(lookup(Tuple(*(F(name) for name in names)), typed))
     condition, first = Q(), None
     for index in reversed(range(len(order))):
-        name = order[index].lstrip("-")
-        descending = order[index].startswith("-")
-        try:
-            value = model._meta.get_field(name).to_python(values[index])
-        except Exception as exc:  # a field's to_python raises ValidationError, ValueError...
-            raise InvalidCursor("The cursor is not valid.") from exc
-        # Values a query cannot take (None) or the database would refuse (overflow,
-        # NUL in text): a bad cursor, not a 500.
-        if (
-            value is None
-            or (isinstance(value, int) and not -(2**63) <= value < 2**63)
-            or (isinstance(value, str) and "\x00" in value)
-        ):
-            raise InvalidCursor("The cursor is not valid.")
-        lookup = "lt" if descending == forward else "gt"
+        name, value = names[index], typed[index]
+        lookup = "lt" if descending[index] == forward else "gt"
         strictly = Q(**{f"{name}__{lookup}": value})
         condition = (
             strictly if index == len(order) - 1 else strictly | (Q(**{name: value}) & condition)
         )
         first = Q(**{f"{name}__{lookup}e": value})
-    # The same rows, plus a plain bound on the first field: an OR alone gives the
-    # planner no range to scan, and it reads the index from the start (50 ms at row
-    # 90,000 of 100,000 instead of under 1 ms).
+    # Directions mixed: the same rows, plus a plain bound on the first field: an OR
+    # alone gives the planner no range to scan, and it reads the index from the start
+    # (50 ms at row 90,000 of 100,000 instead of under 1 ms).
     return first & condition if len(order) > 1 else condition
 
 
