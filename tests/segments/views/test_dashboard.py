@@ -92,6 +92,24 @@ def test_dashboard_search_and_filters(client_in, workspace, django_capture_on_co
     assert "need fixing" in text(response)
 
 
+def test_the_topic_picker_is_drawn_from_one_plain_query(client_in, workspace, monkeypatch):
+    news, alerts = (
+        TopicFactory(workspace=workspace, name="News <daily>"),
+        TopicFactory(workspace=workspace, name="Alerts"),
+    )
+
+    def server_side_cursor(*args, **kwargs):  # DECLARE, FETCH, CLOSE on PostgreSQL
+        raise AssertionError("the dashboard read rows through a server-side cursor")
+
+    monkeypatch.setattr(connection, "chunked_cursor", server_side_cursor)
+    page = client_in.get(LIST, {"topic": news.pk}).content.decode()
+    assert (
+        '<option value="">Any topic</option>'
+        f'<option value="{alerts.pk}">Alerts</option>'
+        f'<option value="{news.pk}" selected>News &lt;daily&gt;</option>'
+    ) in page
+
+
 def test_dashboard_sorts_and_pages_without_offset(client_in, workspace):
     Segment.objects.bulk_create(
         Segment(workspace=workspace, name=f"S{i:03}", kind="manual", member_count=i % 7)
