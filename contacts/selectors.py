@@ -11,6 +11,7 @@ from django.db.models import (
     BigIntegerField,
     Count,
     F,
+    IntegerField,
     Lookup,
     OuterRef,
     Prefetch,
@@ -19,7 +20,7 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Lower
 
 from contacts.filters import ContactFilter, contact_search  # noqa: F401 (used by segments)
 from contacts.models import (
@@ -149,20 +150,40 @@ def attribute_list(workspace: Workspace) -> list[CustomAttribute]:
     return list(scoped(CustomAttribute, workspace).order_by("key"))
 
 
+# The tags page counts each tag's contacts up to this many ("10,000+"): a tag on half a
+# million contacts took a second to count in full, and past this the number only says
+# "a lot".
+TAG_COUNT_CAP = 10_000
+
+
+class _CappedCount(Subquery):
+    """How many rows its (sliced) queryset has: COUNT(*) over the rows it stops at, so
+    a count of at most the slice's end, read from the index the queryset walks."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+
 def tag_list(workspace: Workspace) -> QuerySet:
-    """Tags with how many contacts have each, in one query. Each count is a subquery
-    on the (tag, contact) index, which PostgreSQL evaluates for the rows of the page
-    only (past its LIMIT), not a GROUP BY over every link of the workspace."""
-    links = (
-        ContactTag.objects.filter(tag=OuterRef("pk"))
-        .order_by()
-        .values("tag")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
+    """Tags with how many contacts have each, up to TAG_COUNT_CAP + 1 (more than the
+    cap: show "10,000+"), in one query. Each count is a subquery that reads at most
+    that many entries of the (tag, contact) index, which PostgreSQL evaluates for the
+    rows of the page only (past its LIMIT), not a GROUP BY over every link of the
+    workspace."""
+    links = ContactTag.objects.filter(tag=OuterRef("pk")).order_by().values("contact_id")
     return (
-        scoped(Tag, workspace).annotate(contact_count=Coalesce(Subquery(links), 0)).order_by("name")
+        scoped(Tag, workspace)
+        .annotate(contact_count=_CappedCount(links[: TAG_COUNT_CAP + 1]))
+        .order_by("name")
     )
+
+
+def cap_tag_counts(tags) -> None:
+    """Tags of tag_list counted past TAG_COUNT_CAP: count_more set, contact_count the
+    cap (the page says "10,000+")."""
+    for tag in tags:
+        tag.count_more = tag.contact_count > TAG_COUNT_CAP
+        tag.contact_count = min(tag.contact_count, TAG_COUNT_CAP)
 
 
 def topic_list(workspace: Workspace) -> QuerySet:

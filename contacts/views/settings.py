@@ -95,6 +95,7 @@ def _tags_page(request, *, row_form=None, row_pk=None, status=200):
     page, _ = page_or_first(
         tags, order=("name", "id"), cursor=request.GET.get("cursor"), limit=TAGS_PAGE_SIZE
     )
+    selectors.cap_tag_counts(page.items)
     for tag in page.items:
         tag.rename_form = (
             row_form if tag.pk == row_pk else TagRenameForm(initial={"name": tag.name})

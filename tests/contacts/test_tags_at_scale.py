@@ -1,5 +1,5 @@
 """Tags at a million contacts (issue 23): the tags page counts the links of the tags
-it shows, not of every tag; renaming or deleting a tag on more contacts than
+it shows, not of every tag, each up to a cap; renaming or deleting a tag on more contacts than
 MEMBERSHIP_FULL_REFRESH_AFTER reads one id past it, and the segments still follow
 (the engine refreshes them whole)."""
 
@@ -35,6 +35,23 @@ def test_the_tag_list_counts_each_tags_contacts_on_a_page(workspace):
     assert [t.name for t in page] == ["lead", "unused"]
     outer = ctx.captured_queries[0]["sql"].rsplit(")", 1)[1]  # past the subquery and WHERE
     assert "GROUP BY" not in outer and "LIMIT 2" in outer
+
+
+def test_the_tag_list_stops_counting_a_tag_one_past_the_cap(workspace, monkeypatch):
+    monkeypatch.setattr(selectors, "TAG_COUNT_CAP", 2)
+    vip, lead = TagFactory(workspace=workspace, name="vip"), TagFactory(workspace=workspace)
+    people = ContactFactory.create_batch(5, workspace=workspace)
+    ContactTag.objects.bulk_create([ContactTag(contact=c, tag=vip) for c in people])
+    ContactTag.objects.create(contact=people[0], tag=lead)
+    with CaptureQueriesContext(connection) as ctx:
+        tags = list(selectors.tag_list(workspace))
+    assert len(ctx.captured_queries) == 1 and "LIMIT 3" in ctx.captured_queries[0]["sql"]
+    assert {t.name: t.contact_count for t in tags} == {"vip": 3, lead.name: 1}
+    selectors.cap_tag_counts(tags)
+    assert {t.name: (t.contact_count, t.count_more) for t in tags} == {
+        "vip": (2, True),
+        lead.name: (1, False),
+    }
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from contacts import selectors
 from contacts.models import Contact, ContactTag, CustomAttribute, Tag, Topic
 from tests.factories import ContactFactory, CustomAttributeFactory, TagFactory, TopicFactory
 from workspaces.models import Role
@@ -84,6 +85,20 @@ def test_tags_page_counts_contacts(client_in, workspace):
     assert f'?tag={vip.pk}" title="Show these contacts">3</a>' in row
     unused = re.search(r'data-tag="unused">(.*?)</tr>', html, re.S).group(1)
     assert 'title="Show these contacts">0</a>' in unused
+
+
+def test_tags_page_counts_up_to_a_cap_then_says_more(client_in, workspace, monkeypatch):
+    monkeypatch.setattr(selectors, "TAG_COUNT_CAP", 2)
+    vip, lead = TagFactory(workspace=workspace, name="vip"), TagFactory(workspace=workspace)
+    people = ContactFactory.create_batch(3, workspace=workspace)
+    ContactTag.objects.bulk_create([ContactTag(contact=c, tag=vip) for c in people])
+    ContactTag.objects.bulk_create([ContactTag(contact=c, tag=lead) for c in people[:2]])
+    html = client_in.get(reverse("contacts:tags")).content.decode()
+    row = re.search(r'data-tag="vip">(.*?)</tr>', html, re.S).group(1)
+    assert f'?tag={vip.pk}" title="Show these contacts">2+</a>' in row
+    assert "take it off 2+ contacts?" in row
+    row = re.search(rf'data-tag="{lead.name}">(.*?)</tr>', html, re.S).group(1)
+    assert 'title="Show these contacts">2</a>' in row and "take it off 2 contacts?" in row
 
 
 def test_tag_rename_and_delete(client_in, workspace):
