@@ -73,6 +73,18 @@ def register_filter(list_filter: ListFilter) -> None:
     _registered[list_filter.name] = list_filter
 
 
+def workspace_attributes(workspace: Workspace) -> dict[str, CustomAttribute]:
+    """The workspace's custom attributes by key, in key order, read once per Workspace
+    instance: the contact list draws them twice (its filter panel, and the bulk bar's
+    mass update, contacts.mass_update), both from request.workspace, which the
+    middleware loads afresh for each request."""
+    read = getattr(workspace, "_custom_attributes", None)
+    if read is None:
+        read = {a.key: a for a in scoped(CustomAttribute, workspace).order_by("key")}
+        workspace._custom_attributes = read
+    return read
+
+
 class AttributeSelect(forms.Select):
     """A select whose options carry the attribute's type, so the page's script can
     switch the value input to a number, date or yes/no input."""
@@ -250,7 +262,7 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def definitions(self) -> dict[str, CustomAttribute]:
         if self._definitions is None:
-            self._definitions = {a.key: a for a in scoped(CustomAttribute, self.workspace)}
+            self._definitions = workspace_attributes(self.workspace)
         return self._definitions
 
     @property

@@ -27,12 +27,12 @@ from django.utils import timezone
 
 from contacts import bulk, selectors
 from contacts.changes import Change, contacts_changed
-from contacts.models import Contact, CustomAttribute
+from contacts.filters import workspace_attributes
+from contacts.models import Contact
 from contacts.selectors import attribute_definitions
 from contacts.services import clean_attributes, clean_fields
 from workspaces.errors import KithError
 from workspaces.models import Workspace
-from workspaces.scoping import scoped
 
 BUILT_IN = [
     "first_name",
@@ -55,8 +55,9 @@ CHUNK_SIZE = 5_000
 def field_choices(workspace: Workspace | None = None) -> list[tuple[str, str]]:
     choices = [(n, str(Contact._meta.get_field(n).verbose_name).capitalize()) for n in BUILT_IN]
     if workspace is not None:
-        for attribute in scoped(CustomAttribute, workspace).order_by("key"):
-            choices.append((ATTRIBUTE + attribute.key, f"{attribute.key} (custom)"))
+        # Read once per request: the contact list's filter panel draws them too.
+        for key in workspace_attributes(workspace):
+            choices.append((ATTRIBUTE + key, f"{key} (custom)"))
     return choices
 
 

@@ -590,6 +590,18 @@ def test_list_queries_do_not_grow_with_contacts(client_in, workspace, data, extr
     assert small == large
 
 
+def test_list_reads_the_custom_attributes_once_for_filters_and_mass_update(client_in, workspace):
+    for key in ("plan", "seats"):
+        CustomAttributeFactory(workspace=workspace, key=key)
+    ContactFactory(workspace=workspace)  # the bulk bar is drawn over a list of someone
+    with CaptureQueriesContext(connection) as ctx:
+        page = client_in.get(LIST).content.decode()
+    reads = [q for q in ctx.captured_queries if "customattribute" in q["sql"].lower()]
+    assert len(reads) == 1
+    assert '<option value="plan"' in page  # the filter panel's attribute picker
+    assert '<option value="attributes.seats">seats (custom)</option>' in page  # mass update
+
+
 def test_list_counts_with_a_limit_and_pages_without_offset(client_in, workspace):
     _populate(workspace, 60)
     with CaptureQueriesContext(connection) as ctx:
