@@ -239,9 +239,11 @@ def _page_workloads(fixtures, size: int) -> list[tuple]:
                 f"/api/v1/segments/{big.pk}/members",
                 HTTP_AUTHORIZATION=f"Bearer {fixtures.api_key}",
             ),
+            # The API's order, newest first (api.md), and the columns it shows.
             _raw(
-                "SELECT c.* FROM segments_segmentmember m JOIN contacts_contact c"
-                " ON c.id = m.contact_id WHERE m.segment_id = %s ORDER BY m.id LIMIT 51",
+                "SELECT m.id, m.joined_at, c.id, c.email, c.external_id"
+                " FROM segments_segmentmember m JOIN contacts_contact c ON c.id = m.contact_id"
+                " WHERE m.segment_id = %s ORDER BY m.joined_at DESC, m.id DESC LIMIT 51",
                 [big.pk],
             ),
         ),
