@@ -48,7 +48,7 @@ FILL_TARGET_S, FILL_TARGET_MEMBERS = 5.0, 500_000
 ONLY = {name.strip() for name in os.environ.get("BENCH_ENGINE_ONLY", "").split(",")} - {""}
 
 
-def wanted(workload: str) -> bool:
+def chosen(workload: str) -> bool:
     return not ONLY or workload in ONLY
 
 
@@ -524,7 +524,7 @@ def workloads(size: int | None = None) -> list[dict]:
         _make_rules(workspace)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-        changed = (("last_name", "1 rule"), ("score", "200 rules")) if wanted("ids") else ()
+        changed = (("last_name", "1 rule"), ("score", "200 rules")) if chosen("ids") else ()
         for field, what in changed:
             say(f"engine: 10,000 ids, {what}")
             m = _ids_change(workspace, field, rng)
@@ -539,7 +539,7 @@ def workloads(size: int | None = None) -> list[dict]:
                     f"{ratio:.2f}x, median of {ROUNDS} at {size:,} contacts",
                 )
             )
-        if wanted("one"):
+        if chosen("one"):
             say("engine: one contact, 200 rules")
             m = _one_contact(workspace, rng)
             rows.append(
@@ -555,7 +555,7 @@ def workloads(size: int | None = None) -> list[dict]:
             )
     finally:
         _drop_rules(workspace)
-    if wanted("full"):
+    if chosen("full"):
         say("engine: full refresh of the example rule")
         m = _full_refresh(workspace)
         ratio = m["ours_s"] / m["raw_s"]
@@ -569,7 +569,7 @@ def workloads(size: int | None = None) -> list[dict]:
                 f"{ratio:.2f}x, {m['rows']:,} members, median of {ROUNDS}",
             )
         )
-    if wanted("rule_change"):
+    if chosen("rule_change"):
         say("engine: a rule change")
         try:
             m = _rule_change(workspace)
@@ -586,7 +586,7 @@ def workloads(size: int | None = None) -> list[dict]:
                 f"{ratio:.2f}x at {size:,} contacts, median of {ROUNDS}",
             )
         )
-    if wanted("new_segment"):
+    if chosen("new_segment"):
         say("engine: a new segment")
         try:
             m = _new_segment(workspace)
