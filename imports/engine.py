@@ -34,7 +34,7 @@ from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.urls import reverse
 
 from contacts.models import Contact, CustomAttribute, clean_lookup
@@ -53,6 +53,9 @@ COUNT_KEYS = ("rows", "create", "update", "unchanged", "reject")
 OUTCOME_KEYS = {CREATED: "create", UPDATED: "update", UNCHANGED: "unchanged"}
 REJECTED_SAMPLE = 20
 FIRST_CHUNK_ROWS = 1000
+# PostgreSQL's statistics are refreshed each time the rows an import created double
+# from this many (see _refresh_statistics).
+ANALYZE_FIRST_AT = 10_000
 
 __all__ = ["REVIEW", "RUN", "run_import", "run_review"]
 
@@ -157,6 +160,7 @@ class _Work:
         self.table = table_of(self.imp)
         self.add_mode = self.imp.mode == Import.Mode.ADD_TO_SEGMENT
         self.match_on = self.imp.lookup if self.add_mode else match_field(self.imp.mapping)
+        self.analyze_at = ANALYZE_FIRST_AT
         # The dry run: hash of a key -> digest of the last row giving it (two ints an
         # email: about 100 MB at a million distinct emails, the review job's only
         # memory that grows with the file).
@@ -199,6 +203,7 @@ class _Work:
                             checkpoint=checkpoint,
                         )
                     number += 1
+                    self._refresh_statistics()
                     # With DEBUG on (make run's worker) Django keeps every query's SQL,
                     # a chunk's rows included, and only a request would clear it.
                     reset_queries()
@@ -208,6 +213,23 @@ class _Work:
         except OSError:
             self.context.set_result(message="The uploaded file is no longer there.")
             raise
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE the contacts table each time the contacts this import created
+        double (from ANALYZE_FIRST_AT): the writer finds each chunk's stored contacts
+        by key, and while the planner believes the workspace holds the few contacts it
+        held when last analyzed (a new workspace: none), it reads them through an index
+        on the workspace alone and filters the keys, so each chunk re-reads every
+        contact imported so far (a 100,000-row import into a new workspace beside a
+        million contacts: 35.6 s against 5.4 s raw; autovacuum waits for 10% of the
+        table). At most a few ANALYZEs an import, each a sample of the table."""
+        created = self.job.counters.get(OUTCOME_KEYS[CREATED], 0)
+        if self.dry_run or connection.vendor != "postgresql" or created < self.analyze_at:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Contact._meta.db_table}")
+        while self.analyze_at <= created:
+            self.analyze_at *= 2
 
     def sample(self, outcome: _Chunk) -> list[dict]:
         room = REJECTED_SAMPLE - len(self.job.errors)
