@@ -132,10 +132,17 @@ def _where(queryset) -> tuple[str, tuple] | None:
 def _triggers_sql(triggers: bool, data_changed_after: datetime | None) -> tuple[str, tuple]:
     """With triggers=False and `data_changed_after`, an entry still triggers when the
     contact's data changed after that moment: it entered because of that change, not
-    because of the rule's."""
+    because of the rule's. (Only then does the history read the contact, `c`.)"""
     if triggers or data_changed_after is None:
         return "%s", (triggers,)
     return "(c.updated_at > %s)", (_db_moment(data_changed_after),)
+
+
+def _contact_join(trig_sql: str) -> str:
+    """The join the history's triggers flag needs: none when the flag is a constant
+    (a manual add, a data change), which spares a pass over the contacts table (a
+    sequential scan of it at 100,000 contacts, for 10,000 emails added by hand)."""
+    return f" JOIN {CONTACT_TABLE} c ON c.id = m.contact_id" if "c." in trig_sql else ""
 
 
 def _move(
@@ -181,7 +188,7 @@ def _move(
             f"added AS (INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
             f"SELECT %s, e.id, %s, %s FROM ({select[0]}) e RETURNING contact_id)",
             f"added_h AS ({HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig_sql}, %s "
-            f"FROM added m JOIN {CONTACT_TABLE} c ON c.id = m.contact_id ORDER BY m.contact_id)",
+            f"FROM added m{_contact_join(trig_sql)} ORDER BY m.contact_id)",
         ]
         params += [segment.pk, now, source, *select[1], segment.pk, source, *trig_params, now]
     parts.append(
@@ -211,7 +218,7 @@ def _enter_sqlite(segment: Segment, select, source: str, trig, now) -> int:
     # the order they were (an index in another order may drive the join).
     _execute(
         f"{HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig[0]}, %s "
-        f"FROM {MEMBER_TABLE} m JOIN {CONTACT_TABLE} c ON c.id = m.contact_id "
+        f"FROM {MEMBER_TABLE} m{_contact_join(trig[0])} "
         "WHERE m.segment_id = %s AND m.joined_at = %s ORDER BY m.id",
         (segment.pk, source, *trig[1], now, segment.pk, now),
     )
