@@ -509,6 +509,21 @@ def _row(workload: str, m: dict, target: str, met: bool, why: str) -> dict:
     }
 
 
+def _then_drop_rules(workspace, what: str, measure) -> dict:
+    """`measure(workspace)`, then the rules made here dropped whatever happened."""
+    say(f"engine: {what}")
+    try:
+        return measure(workspace)
+    finally:
+        _drop_rules(workspace)
+
+
+def _within_ratio(workload: str, m: dict, why: str, most: float = 1.2) -> dict:
+    """A row whose target is ours within `most` times raw."""
+    ratio = m["ours_s"] / m["raw_s"]
+    return _row(workload, m, f"≤ {most}x", ratio <= most, f"{ratio:.2f}x, {why}")
+
+
 def workloads(size: int | None = None) -> list[dict]:
     common.setup()
     from django.db import connection
@@ -558,40 +573,26 @@ def workloads(size: int | None = None) -> list[dict]:
     if chosen("full"):
         say("engine: full refresh of the example rule")
         m = _full_refresh(workspace)
-        ratio = m["ours_s"] / m["raw_s"]
         rows.append(
-            _row(
+            _within_ratio(
                 "full refresh of conditions.md's example rule from no members "
                 "(raw: hand-written INSERT … SELECT)",
                 m,
-                "≤ 1.2x",
-                ratio <= 1.2,
-                f"{ratio:.2f}x, {m['rows']:,} members, median of {ROUNDS}",
+                f"{m['rows']:,} members, median of {ROUNDS}",
             )
         )
     if chosen("rule_change"):
-        say("engine: a rule change")
-        try:
-            m = _rule_change(workspace)
-        finally:
-            _drop_rules(workspace)
-        ratio = m["ours_s"] / m["raw_s"]
+        m = _then_drop_rules(workspace, "a rule change", _rule_change)
         rows.append(
-            _row(
+            _within_ratio(
                 f"a rule change moving {m['rows']:,} contacts, saved through the services "
                 "(raw: the one-statement diff)",
                 m,
-                "≤ 1.2x",
-                ratio <= 1.2,
-                f"{ratio:.2f}x at {size:,} contacts, median of {ROUNDS}",
+                f"at {size:,} contacts, median of {ROUNDS}",
             )
         )
     if chosen("new_segment"):
-        say("engine: a new segment")
-        try:
-            m = _new_segment(workspace)
-        finally:
-            _drop_rules(workspace)
+        m = _then_drop_rules(workspace, "a new segment", _new_segment)
         budget = FILL_TARGET_S * max(m["rows"], 1) / FILL_TARGET_MEMBERS
         at_size = m["rows"] >= FILL_TARGET_MEMBERS
         rows.append(
