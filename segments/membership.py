@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from contacts.changes import Change
 from contacts.models import Contact
-from segments import compiled, entries, membership_many, rules
+from segments import compiled, entries, membership_many, owed_history, rules
 from segments.models import Segment, SegmentChange, SegmentMember, Source
 from segments.query import Catalog, ids_in, ids_sql, load_catalog
 
@@ -154,13 +154,16 @@ def _move(
     triggers: bool,
     now: datetime,
     data_changed_after: datetime | None = None,
+    owe_history: bool = False,
 ) -> Diff:
     """Add the contacts `select` selects (SQL of a SELECT of their ids, non-members)
     and remove the member rows `where` matches (SQL of a WHERE on the members table,
     this segment's rows), with their history rows and the segment's count; None: no
     one. The caller holds the segment's lock. On PostgreSQL this is ONE statement
     (data-modifying CTEs); SQLite runs its parts. History rows are written in contact
-    order, whatever order the plan found them in (readers of the history page by id)."""
+    order, whatever order the plan found them in (readers of the history page by id).
+    With `owe_history` (PostgreSQL, a fill from empty) the entries' history is left
+    owed on the segment's row instead (settle_history)."""
     now = _db_moment(now)
     trig_sql, trig_params = _triggers_sql(triggers, data_changed_after)
     if connection.vendor != "postgresql":
@@ -184,22 +187,27 @@ def _move(
     if select is None:
         parts.append(f"added AS ({nobody})")
     else:
-        parts += [
+        parts.append(
             f"added AS (INSERT INTO {MEMBER_TABLE} (segment_id, contact_id, joined_at, source) "
-            f"SELECT %s, e.id, %s, %s FROM ({select[0]}) e RETURNING contact_id)",
-            f"added_h AS ({HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig_sql}, %s "
-            f"FROM added m{_contact_join(trig_sql)} ORDER BY m.contact_id)",
-        ]
-        params += [segment.pk, now, source, *select[1], segment.pk, source, *trig_params, now]
+            f"SELECT %s, e.id, %s, %s FROM ({select[0]}) e RETURNING contact_id)"
+        )
+        params += [segment.pk, now, source, *select[1]]
+        if not owe_history:
+            parts.append(
+                f"added_h AS ({HISTORY} SELECT %s, m.contact_id, 'entered', %s, {trig_sql}, %s "
+                f"FROM added m{_contact_join(trig_sql)} ORDER BY m.contact_id)"
+            )
+            params += [segment.pk, source, *trig_params, now]
     parts.append(
         "n AS (SELECT (SELECT count(*) FROM added) AS e, (SELECT count(*) FROM gone) AS l)"
     )
+    owed = ", history_owed_at = %s" if owe_history else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH {', '.join(parts)} UPDATE {SEGMENT_TABLE} s "
-            "SET member_count = s.member_count + n.e - n.l, refreshed_at = %s "
+            f"SET member_count = s.member_count + n.e - n.l, refreshed_at = %s{owed} "
             "FROM n WHERE s.id = %s RETURNING n.e, n.l",
-            (*params, now, segment.pk),
+            (*params, now, *([now] if owe_history else []), segment.pk),
         )
         entered, left = cursor.fetchone()
     return Diff(entered=entered, left=left)
@@ -265,7 +273,7 @@ def add_members(segment: Segment, entering, *, source: str, triggers: bool = Tru
     """Make the contacts of `entering` (a values("id") queryset, not yet members)
     members of `segment`, with history and count, under the segment's lock."""
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
+        owed_history.lock(segment.pk)
         diff = _move(
             segment,
             select=_entering_sql(entering),
@@ -282,7 +290,7 @@ def remove_members(segment: Segment, leaving, *, source: str) -> int:
     """Remove the member rows of `leaving` (a queryset of this segment's members),
     with history and count, under the segment's lock."""
     with transaction.atomic():
-        Segment.objects.select_for_update().get(pk=segment.pk)
+        owed_history.lock(segment.pk)
         diff = _move(
             segment, where=_where(leaving), source=source, triggers=True, now=timezone.now()
         )
@@ -298,20 +306,32 @@ def refresh_filter_segment(
     now: datetime | None = None,
 ) -> Diff:
     """Bring a filter segment's members in line with its rule, for all contacts or
-    only `contact_ids`. Entries from a rule change do not trigger campaigns."""
+    only `contact_ids`. Entries from a rule change do not trigger campaigns.
+
+    A whole refresh of an empty segment (a new one, a rule that matched nobody) on
+    PostgreSQL, in a transaction of its own, commits its members and count first and
+    their history right after (settle_history): the members are what a new segment
+    must show within 5 seconds (api.md), and their history rows cost as much again."""
     now = now or timezone.now()
     outermost = not connection.in_atomic_block
+    owe_history = False
     # Inside a batch's transaction (one_transaction) no savepoint: a failure fails
     # the batch, which is done again whole.
     with transaction.atomic(savepoint=False):
         if outermost:
             rule_session()
-        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        segment = owed_history.lock(segment.pk)
         if not segment.is_filter or not segment.conditions:
             return Diff()
         if catalog is None:
             catalog = load_catalog(segment.workspace_id)
         rule = compiled.rule_sql(segment.conditions, vocabulary=catalog, now=now)
+        owe_history = (
+            outermost
+            and contact_ids is None
+            and segment.member_count == 0
+            and connection.vendor == "postgresql"
+        )
         diff = _move(
             segment,
             select=_rule_entering(segment, rule, contact_ids),
@@ -320,9 +340,12 @@ def refresh_filter_segment(
             triggers=source != Source.RULE,
             now=now,
             data_changed_after=segment.rule_changed_at,
+            owe_history=owe_history,
         )
-        if diff.entered:  # some may trigger campaigns (see _triggers_sql): wake who listens
+        if diff.entered and not owe_history:  # some may trigger campaigns: wake who listens
             entries.entered(segment.workspace_id, segment.pk)
+    if owe_history and diff.entered:
+        owed_history.settle(segment.pk)
     _moved(diff.entered + diff.left)
     return diff
 

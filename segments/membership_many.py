@@ -27,6 +27,7 @@ from contacts.models import Contact
 from segments import compiled, entries
 from segments.conditions import Vocabulary
 from segments.models import Segment, SegmentChange, SegmentMember
+from segments.owed_history import settle_history
 from segments.query import ids_sql
 
 MEMBER_TABLE = SegmentMember._meta.db_table
@@ -81,7 +82,10 @@ def refresh_level(
 def _lock(segment_ids: list[int]) -> list[Segment]:
     """The segments' row locks in one statement, in id order (as every writer of
     several takes them), and their rows as they are under the lock."""
-    return list(Segment.objects.select_for_update().filter(pk__in=segment_ids).order_by("pk"))
+    segments = list(Segment.objects.select_for_update().filter(pk__in=segment_ids).order_by("pk"))
+    for segment in segments:  # history a fill from empty left owed comes first
+        settle_history(segment)
+    return segments
 
 
 def _ids(column: str, ids) -> tuple[str, list]:

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from contacts.changes import Change
 from jobs.dispatch import broker_away, send_now
-from segments import membership, rules
+from segments import membership, owed_history, rules
 from segments.models import PendingChange, PendingRefresh, RefreshLease, Segment, Source
 from segments.query import load_catalog
 
@@ -51,6 +51,9 @@ MAX_ROWS_PER_PASS = 5000
 DELETE_BATCH = 1000
 # How often a pass renews its lease (JOB_LEASE_SECONDS is minutes).
 RENEW_EVERY_SECONDS = 5
+# A segment's owed history (segments.owed_history) is the sweep's after this long:
+# its worker pays it the moment its members commit.
+OWED_GRACE_SECONDS = 60
 
 
 # ---------------------------------------------------------------- recording
@@ -190,6 +193,7 @@ def work_through(workspace_id: int) -> membership.PassResult:
     holder, result = _worker_name(), membership.PassResult()
     while _take_lease(workspace_id, holder):
         try:
+            owed_history.settle_workspace(workspace_id)  # a worker died before it did
             while _one_pass(workspace_id, holder, result):
                 pass
         except LeaseLost:
@@ -359,6 +363,11 @@ def sweep() -> int:
     for model in (PendingChange, PendingRefresh):
         rows = model.objects.exclude(workspace_id__in=live).order_by()
         waiting.update(rows.values_list("workspace_id", flat=True).distinct())
+    # History a fill from empty left owed, past the moment its worker pays it.
+    owing = Segment.objects.filter(
+        history_owed_at__lt=timezone.now() - timedelta(seconds=OWED_GRACE_SECONDS)
+    ).exclude(workspace_id__in=live)
+    waiting.update(owing.order_by().values_list("workspace_id", flat=True).distinct())
     return sum(
         send_now(WORK_THROUGH, workspace_id, even_if_away=True) for workspace_id in sorted(waiting)
     )
