@@ -215,22 +215,35 @@ class _EqualsAny(Lookup):
         return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
 
 
+def lookup_keys(match_on: str, values) -> list:
+    """The keys `values` can name contacts by, sorted, without repeats: the ids in a
+    bigint's range, or the emails / external ids as clean_lookup keys them (a blank
+    value names nobody)."""
+    if match_on == "id":
+        ids = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+        return sorted(v for v in ids if 0 < v <= MAX_ID)
+    return sorted({clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()})
+
+
+def contacts_by_key(workspace: Workspace, match_on: str, keys: list) -> QuerySet:
+    """The workspace's contacts that `keys` (lookup_keys) name, with their key as
+    `_key`: a queryset, so a statement can look them up itself (e.g. an INSERT ...
+    SELECT of them) without a round trip of their ids through Python."""
+    if match_on == "id":
+        expression, base = F("id"), BigIntegerField()
+    else:
+        expression, base = Lower(match_on), TextField()
+    found = scoped(Contact, workspace).annotate(_key=expression)
+    return _key_in(found, "_key", expression, base, keys)
+
+
 def contact_ids_find(workspace: Workspace, match_on: str, values: list) -> dict:
     """{cleaned value: contact id}: what contacts_find answers, without loading the
     contacts (their attributes, dates...): 10,000 emails in one small query."""
-    if match_on == "id":
-        keys = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
-        keys = sorted(v for v in keys if 0 < v <= MAX_ID)
-        expression, base = F("id"), BigIntegerField()
-    else:
-        keys = sorted(
-            {clean_lookup(v) for v in values if isinstance(v, str | int) and str(v).strip()}
-        )
-        expression, base = Lower(match_on), TextField()
+    keys = lookup_keys(match_on, values)
     if not keys:
         return {}
-    found = scoped(Contact, workspace).annotate(_key=expression)
-    return dict(_key_in(found, "_key", expression, base, keys).values_list("_key", "id"))
+    return dict(contacts_by_key(workspace, match_on, keys).values_list("_key", "id"))
 
 
 def _key_in(queryset: QuerySet, name: str, expression, base, keys: list) -> QuerySet:

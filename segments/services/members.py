@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from contacts.models import Contact
-from contacts.selectors import contact_ids_find
+from contacts.selectors import contact_ids_find, contacts_by_key, lookup_keys
 from contacts.services import clean_lookup
 from segments import membership, pending
 from segments.errors import NotManual, SegmentError
@@ -26,28 +26,33 @@ class MembersResult:
     changed: int = 0
     unchanged: int = 0
     not_found: list = field(default_factory=list)
-    contact_ids: list[int] = field(default_factory=list)
 
 
-def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list]:
-    """Contact ids for the given ids, emails or external ids, and the values that
-    name nobody, as given."""
+def _check(lookup: str, values) -> None:
+    """Refuse what is no list of ids, emails or external ids, or too long a one."""
     limit = settings.SEGMENT_MEMBERS_MAX_BATCH
     if not isinstance(values, list):
         raise SegmentError(f"'{lookup}s' must be a list.", field=f"{lookup}s")
     if len(values) > limit:
         raise SegmentError(f"At most {limit:,} contacts in one call.", code="too_large", status=413)
     if lookup == "id":
-        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
-        if bad:
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
             raise SegmentError("'ids' must be whole numbers.", field="ids")
-        found = contact_ids_find(workspace, "id", values)
-        return list(found), [v for v in values if v not in found]
-    bad = [v for v in values if not isinstance(v, str)]
-    if bad:
+    elif any(not isinstance(v, str) for v in values):
         raise SegmentError(f"'{lookup}s' must be text.", field=f"{lookup}s")
+
+
+def _keys(lookup: str, values: list) -> list:
+    """Each value's key, in the values' order: an id, or the email / external id as
+    clean_lookup keys it."""
+    return values if lookup == "id" else [clean_lookup(v) for v in values]
+
+
+def _resolve(workspace: Workspace, lookup: str, values) -> tuple[list[int], list]:
+    """Contact ids for the given (checked) ids, emails or external ids, and the values
+    that name nobody, as given."""
     found = contact_ids_find(workspace, lookup, values)
-    keys = [clean_lookup(v) for v in values]
+    keys = _keys(lookup, values)
     ids = list(dict.fromkeys(found[key] for key in keys if key in found))
     return ids, [v for v, key in zip(values, keys, strict=True) if key not in found]
 
@@ -60,8 +65,12 @@ def _require_manual(segment: Segment) -> None:
         )
 
 
+def _has_dependents(segment: Segment) -> bool:
+    return SegmentDependency.objects.filter(depends_on=segment).exists()
+
+
 def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
-    if contact_ids and SegmentDependency.objects.filter(depends_on=segment).exists():
+    if contact_ids and _has_dependents(segment):
         pending.record_members_changed(segment, contact_ids)
 
 
@@ -74,25 +83,35 @@ def _not_members(segment: Segment, contacts):
 def segment_members_add(
     *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
 ) -> MembersResult:
+    """Add the contacts the values name. The INSERT ... SELECT looks them up itself
+    (one statement, as a hand-written one would: no round trip of 10,000 ids through
+    Python, no second lookup of them by id). Only when fewer joined than there are
+    distinct values (some name nobody, or are members already), or rules name the
+    segment (they want the ids), are the values resolved once more to say which."""
     _require_manual(segment)
-    ids, not_found = _resolve(segment.workspace, lookup, values)
-    if not ids:
-        return MembersResult(not_found=not_found)
-    # The ids as ONE parameter: 10,000 placeholders cost more to build, send and
-    # plan than the INSERT they feed.
-    contacts = Contact.objects.filter(ids_in("pk", ids), workspace_id=segment.workspace_id)
+    _check(lookup, values)
+    keys = lookup_keys(lookup, values)
+    if not keys:
+        return MembersResult(not_found=list(values))
+    named = contacts_by_key(segment.workspace, lookup, keys)
     with transaction.atomic():
-        added = membership.add_members(segment, _not_members(segment, contacts), source=source)
-        _queue_dependents(segment, ids)
-    return MembersResult(
-        changed=added, unchanged=len(ids) - added, not_found=not_found, contact_ids=ids
-    )
+        added = membership.add_members(segment, _not_members(segment, named), source=source)
+        dependents = _has_dependents(segment)
+        if added == len(set(_keys(lookup, values))) and not dependents:
+            return MembersResult(changed=added)  # each value named someone who joined
+        ids, not_found = _resolve(segment.workspace, lookup, values)
+        if not ids:  # a call that names nobody writes nothing (not even refreshed_at)
+            transaction.set_rollback(True)
+        elif dependents:
+            pending.record_members_changed(segment, ids)
+    return MembersResult(changed=added, unchanged=len(ids) - added, not_found=not_found)
 
 
 def segment_members_remove(
     *, segment: Segment, lookup: str, values, source: str = Source.MANUAL
 ) -> MembersResult:
     _require_manual(segment)
+    _check(lookup, values)
     ids, not_found = _resolve(segment.workspace, lookup, values)
     if not ids:
         return MembersResult(not_found=not_found)
@@ -100,9 +119,7 @@ def segment_members_remove(
     with transaction.atomic():
         removed = membership.remove_members(segment, leaving, source=source)
         _queue_dependents(segment, ids)
-    return MembersResult(
-        changed=removed, unchanged=len(ids) - removed, not_found=not_found, contact_ids=ids
-    )
+    return MembersResult(changed=removed, unchanged=len(ids) - removed, not_found=not_found)
 
 
 def _queue_all_dependents(segment: Segment) -> None:
