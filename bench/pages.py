@@ -23,6 +23,7 @@ PAGE_TARGET_S = 0.100
 PREVIEW_TARGET_S = 0.300
 EMAILS = 10_000
 EMAILS_TARGET_RATIO = 1.2
+EMAILS_TURNS = 7
 DASHBOARD_SEGMENTS = 500
 PREFIX = "bench-pages"
 RUNS = int(os.environ.get("BENCH_PAGE_RUNS", 30))
@@ -300,7 +301,8 @@ def _preview_workload(fixtures):
 def _emails_workload(fixtures, size: int) -> tuple[float, float, int]:
     """10,000 emails of existing contacts added to an empty manual segment: through
     segment_members_add (as the API's add by email) beside one INSERT ... SELECT;
-    (ours seconds, raw seconds, rows), medians of a few runs."""
+    ({name: seconds} for ours, raw and floor, rows), medians of a few turns; floor is
+    the raw statement writing the history rows and the count too."""
     from django.db import connection, transaction
 
     from contacts.models import Contact
@@ -327,25 +329,45 @@ def _emails_workload(fixtures, size: int) -> tuple[float, float, int]:
     def ours():
         services.segment_members_add(segment=segment, lookup="email", values=emails)
 
+    insert = (
+        "INSERT INTO segments_segmentmember (segment_id, contact_id, joined_at, source)"
+        " SELECT %s, id, now(), 'manual' FROM contacts_contact"
+        " WHERE workspace_id = %s AND LOWER(email) = ANY(%s) ON CONFLICT DO NOTHING"
+    )
+    params = [segment.pk, fixtures.workspace.pk, [e.lower() for e in emails]]
+
     def raw():
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(insert, params)
+
+    def floor():
+        """The raw INSERT with what the feature must also write (its history rows and
+        the count) by hand in the same statement: what ours could at best take."""
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO segments_segmentmember (segment_id, contact_id, joined_at, source)"
-                " SELECT %s, id, now(), 'manual' FROM contacts_contact"
-                " WHERE workspace_id = %s AND LOWER(email) = ANY(%s) ON CONFLICT DO NOTHING",
-                [segment.pk, fixtures.workspace.pk, [e.lower() for e in emails]],
+                f"WITH added AS ({insert} RETURNING contact_id), history AS ("
+                "INSERT INTO segments_segmentchange"
+                " (segment_id, contact_id, action, source, triggers, at)"
+                " SELECT %s, contact_id, 'entered', 'manual', true, now() FROM added"
+                " ORDER BY contact_id) UPDATE segments_segment"
+                " SET member_count = member_count + (SELECT count(*) FROM added) WHERE id = %s",
+                [*params, segment.pk, segment.pk],
             )
 
-    times = {"ours": [], "raw": []}
-    for _ in range(5):
-        for name, fn in (("raw", raw), ("ours", ours)):
+    runs = [("raw", raw), ("ours", ours), ("floor", floor)]
+    times = {name: [] for name, _ in runs}
+    for turn in range(EMAILS_TURNS):
+        # Each turn in another order: none always follows the same one (and the rows
+        # it deleted), on a machine whose load moves.
+        first = turn % len(runs)
+        for name, fn in runs[first:] + runs[:first]:
             empty()
             started = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - started)
     rows = SegmentMember.objects.filter(segment=segment).count()
     empty()
-    return statistics.median(times["ours"]), statistics.median(times["raw"]), rows
+    return {name: statistics.median(samples) for name, samples in times.items()}, rows
 
 
 # ---------------------------------------------------------------- rows
@@ -415,7 +437,8 @@ def workloads(size: int) -> list[dict]:
             rate=False,
         )
     )
-    ours_s, raw_s, added = _emails_workload(fixtures, size)
+    medians, added = _emails_workload(fixtures, size)
+    ours_s, raw_s = medians["ours"], medians["raw"]
     ratio = ours_s / raw_s if raw_s else float("inf")
     rows.append(
         _row(
@@ -425,7 +448,8 @@ def workloads(size: int) -> list[dict]:
             added,
             "<= 1.2x one INSERT ... SELECT",
             ratio <= EMAILS_TARGET_RATIO,
-            f"{ratio:.2f}x the raw INSERT ... SELECT (medians of 5)",
+            f"{ratio:.2f}x the raw INSERT ... SELECT (medians of {EMAILS_TURNS}); that INSERT"
+            f" writing the history rows and the count too: {medians['floor'] / raw_s:.2f}x",
         )
     )
     return rows
