@@ -35,7 +35,7 @@ def compare(segment: Segment, catalog=None) -> Report:
 
 def _compare(segment: Segment, catalog=None) -> Report:
     catalog = catalog or load_catalog(segment.workspace_id)
-    rule_q = compile_rule(segment.conditions, catalog=catalog)
+    rule_q = compile_rule(segment.conditions, catalog=catalog, whole=True)
     selected = Contact.objects.filter(rule_q, workspace_id=segment.workspace_id)
     is_member = SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))
     missing = selected.exclude(Exists(is_member)).count()

@@ -40,9 +40,12 @@ def load_catalog(workspace_id: int) -> Vocabulary:
     return Vocabulary(workspace_id).preload("attributes", "tags")
 
 
-def compile_rule(doc: dict, *, catalog: Vocabulary, now: datetime | None = None) -> Q:
-    """The Q selecting the contacts that satisfy `doc` (a validated rule)."""
-    return _node(doc, Context(now=now or timezone.now(), vocabulary=catalog))
+def compile_rule(
+    doc: dict, *, catalog: Vocabulary, now: datetime | None = None, whole: bool = False
+) -> Q:
+    """The Q selecting the contacts that satisfy `doc` (a validated rule); `whole`
+    when it is evaluated over the whole workspace at once (base.Context)."""
+    return _node(doc, Context(now=now or timezone.now(), vocabulary=catalog, whole=whole))
 
 
 def _node(node: dict, ctx: Context) -> Q:

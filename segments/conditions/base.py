@@ -104,6 +104,9 @@ class Context:
 
     now: datetime
     vocabulary: Vocabulary
+    # The rule is evaluated over the whole workspace (a preview, a check), not for a
+    # batch of contacts: a kind may read its table once instead of once per contact.
+    whole: bool = False
 
 
 @dataclass

@@ -85,17 +85,21 @@ def _create_contact(workspace, index, data, tags, manual, campaigns):
 
 
 def assert_agree(workspace, doc, snapshots):
-    selected = set(
-        Contact.objects.filter(workspace=workspace)
-        .filter(compile_rule(doc, catalog=load_catalog(workspace.pk), now=NOW))
-        .values_list("pk", flat=True)
-    )
     # The explanation "why" shows (words included) is the evaluator's verdict.
     evaluator = Evaluator(vocabulary=Vocabulary(workspace.pk), now=NOW)
     expected = {pk for pk, snap in snapshots.items() if evaluator.explain(doc, snap).result}
-    assert selected == expected, (
-        f"rule {doc}: SQL only {selected - expected}, Python only {expected - selected}"
-    )
+    # Compiled for a batch of contacts, and for the whole workspace at once (a
+    # preview: event counts in a window read once, segments.conditions.event).
+    for whole in (False, True):
+        selected = set(
+            Contact.objects.filter(workspace=workspace)
+            .filter(compile_rule(doc, catalog=load_catalog(workspace.pk), now=NOW, whole=whole))
+            .values_list("pk", flat=True)
+        )
+        assert selected == expected, (
+            f"rule {doc} (whole={whole}): SQL only {selected - expected}, "
+            f"Python only {expected - selected}"
+        )
     assert expected == {pk for pk, snap in snapshots.items() if evaluator.matches(doc, snap)}
 
 

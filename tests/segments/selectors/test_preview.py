@@ -50,8 +50,12 @@ def people(django_capture_on_commit_callbacks):
 
 
 def _reads(ctx) -> list[str]:
-    """The SELECTs captured (not the savepoint, nor PostgreSQL's SET LOCAL jit)."""
-    return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+    """The SELECTs captured (not the savepoint, nor PostgreSQL's session settings)."""
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().startswith("SELECT") and "set_config" not in q["sql"]
+    ]
 
 
 def test_the_exact_preview_counts_and_samples_the_newest_in_one_statement(people):
