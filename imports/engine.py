@@ -265,6 +265,7 @@ class _Work:
             self.context.raise_if_cancelled()
             done += len(chunk)
             with transaction.atomic():
+                self._commit_without_waiting()
                 outcome = self.apply(chunk)
                 self.save_rejected(number, outcome)
                 checkpoint = {**point, "rows": done, "chunk": number + 1}
@@ -279,6 +280,16 @@ class _Work:
             # With DEBUG on (make run's worker) Django keeps every query's SQL,
             # a chunk's rows included, and only a request would clear it.
             reset_queries()
+
+    def _commit_without_waiting(self) -> None:
+        """PostgreSQL: this chunk's commit does not wait for its WAL to reach the disk
+        (31 commits took 0.8 s of a 100,000-row import). A server crash can lose the
+        last chunks' commits, each whole with its checkpoint, so the import resumes
+        before them and does them again; the job's last commit (its result) waits as
+        usual, and with it everything written before."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
 
     def _refresh_statistics(self) -> None:
         """ANALYZE the contacts table when the contacts this import created reach
