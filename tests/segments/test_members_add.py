@@ -108,3 +108,15 @@ def test_people_all_found_still_reach_rules_that_name_the_segment(
         )
     assert (result.changed, result.unchanged, result.not_found) == (2, 0, [])
     assert emails(follower) == {"ann@x.io", "bob@x.io"}
+
+
+def test_a_call_of_the_largest_size_works_on_either_database(ws, manual, settings):
+    """The values travel inside the INSERT (an array on PostgreSQL, placeholders on
+    SQLite): as many as one call may send."""
+    ann = ContactFactory(workspace=ws, email="ann@x.io")
+    many = [f"nobody{n}@x.io" for n in range(settings.SEGMENT_MEMBERS_MAX_BATCH - 1)]
+    result = services.segment_members_add(
+        segment=manual, lookup="email", values=[*many, "ANN@x.io"]
+    )
+    assert (result.changed, result.unchanged, result.not_found) == (1, 0, many)
+    assert emails(manual) == {ann.email}
