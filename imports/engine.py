@@ -31,6 +31,7 @@ import itertools
 import json
 import queue
 import shutil
+import sys
 import threading
 from pathlib import Path, PurePath
 
@@ -61,6 +62,8 @@ ANALYZE_FIRST_AT = 5_000
 ANALYZE_GROWTH = 10
 # New objects between two collections of the young generation during an import's loop.
 COLLECT_AFTER = 50_000
+# How soon the reader thread yields the interpreter to the import's thread (see _ahead).
+SWITCH_SECONDS = 0.001
 
 __all__ = ["REVIEW", "RUN", "run_import", "run_review"]
 
@@ -141,6 +144,10 @@ def _ahead(iterable, depth: int = 2, turns: _Turns | None = None):
             put(_Failed(exc))
 
     thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    # The reader hands the interpreter back within SWITCH_SECONDS when this thread's
+    # statement returns (Python's default: 5 ms, paid after every statement).
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_SECONDS))
     thread.start()
     try:
         while True:
@@ -155,6 +162,7 @@ def _ahead(iterable, depth: int = 2, turns: _Turns | None = None):
         stop.set()
         turns.waiting.set()  # a reader waiting for its turn sees the stop
         thread.join(timeout=5)
+        sys.setswitchinterval(switch)
 
 
 @contextlib.contextmanager
