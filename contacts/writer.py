@@ -126,8 +126,9 @@ class _Item:
 
     @property
     def shape(self) -> tuple:
-        """Items of one shape share one statement."""
-        given = tuple(name for name in EDITABLE_FIELDS if name in self.fields)
+        """Items of one shape share one statement. (`fields` is built in the order of
+        EDITABLE_FIELDS, so its keys are the given fields in that order.)"""
+        given = tuple(self.fields)
         return given, bool(self.attributes), self.removed
 
     def given_fields(self) -> set[str]:
@@ -308,9 +309,9 @@ class _Writer:
                 other_round[value] = item.round
             if contact is None:
                 contact = stored[item.key] = SimpleNamespace(id=None, **DEFAULTS, attributes={})
-            item.changed = {n for n, v in item.fields.items() if getattr(contact, n) != v}
-            for name, value in item.fields.items():
-                setattr(contact, name, value)
+            state = vars(contact)  # (dict operations: this runs for every row of an import)
+            item.changed = {n for n, v in item.fields.items() if state[n] != v}
+            state.update(item.fields)
             item.changed |= _apply_attributes(contact, cleaned)
             item.attributes = {k: v for k, v in cleaned.items() if v is not None}
             item.removed = tuple(sorted(k for k, v in cleaned.items() if v is None))
