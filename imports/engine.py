@@ -173,15 +173,19 @@ def _fewer_collections():
     collector ran about 1,000 times over 50,000 rows, eight of them over every object
     of the worker (Django's included), 2.3 s of a 10.6 s import. The objects that
     exist at the start are set aside (gc.freeze) and the young generation is
-    collected every COLLECT_AFTER new objects instead; both restored after."""
+    collected every COLLECT_AFTER new objects instead; both restored after (objects
+    the process had set aside itself stay so: then nothing is frozen or unfrozen)."""
     before = gc.get_threshold()
-    gc.freeze()
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     gc.set_threshold(max(before[0], COLLECT_AFTER), *before[1:])
     try:
         yield
     finally:
         gc.set_threshold(*before)
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def _chunk_size(number: int, most: int) -> int:
@@ -258,7 +262,13 @@ class _Work:
                 number, done = point["chunk"], point["rows"]
                 chunks = _batched(rows, number, point["chunk_rows"])
                 checked = _ahead((self.check(c) for c in chunks), turns=self.turns)
-                with connection.execute_wrapper(self.turns.execute), _fewer_collections():
+                # closing(): the reader stops, and the switch interval comes back, as
+                # soon as the loop ends, however it ends.
+                with (
+                    contextlib.closing(checked),
+                    connection.execute_wrapper(self.turns.execute),
+                    _fewer_collections(),
+                ):
                     self._apply_all(checked, point, number, done)
         except FileRefused as exc:
             self.context.set_result(message=exc.message)
