@@ -2,7 +2,8 @@
 
 A whole refresh of an empty filter segment on PostgreSQL commits its members and
 count first (what a new segment must show within 5 seconds, api.md) and writes their
-"entered" history right after, in a transaction of its own (segments.membership).
+"entered" history right after, in a transaction of its own (segments.membership); a
+large manual add leaves it to a worker (membership.WRITE_BEHIND_AFTER).
 Until then the segment's row says so; whoever takes the segment's lock next pays the
 history first (`lock`), so it keeps its order, and a worker that died in between
 leaves the debt to the sweep (pending.sweep wakes the workspace, work_through pays).
@@ -77,9 +78,10 @@ def settle_history(segment: Segment) -> None:
             "ORDER BY m.contact_id",
             (*params, segment.pk, moment(segment.history_owed_at)),
         )
+        written = cursor.rowcount
         cursor.execute(
             f"UPDATE {SEGMENT_TABLE} SET history_owed_at = NULL WHERE id = %s", (segment.pk,)
         )
     segment.history_owed_at = None
-    # Some entries may trigger campaigns (a contact whose data changed): wake who listens.
-    entries.entered(segment.workspace_id, segment.pk)
+    if written:  # some entries may trigger campaigns: wake who listens
+        entries.entered(segment.workspace_id, segment.pk)

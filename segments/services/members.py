@@ -74,6 +74,15 @@ def _queue_dependents(segment: Segment, contact_ids: list[int]) -> None:
         pending.record_members_changed(segment, contact_ids)
 
 
+def _add(segment: Segment, entering, source: str) -> int:
+    """membership.add_members; a large add's history is written by a worker, woken
+    once the members are committed."""
+    added = membership.add_members(segment, entering, source=source, write_behind=True)
+    if added >= membership.WRITE_BEHIND_AFTER:
+        pending.wake_after_commit(segment.workspace_id)
+    return added
+
+
 def _not_members(segment: Segment, contacts):
     """The contacts of a queryset that are not members yet, as values("id")."""
     members = SegmentMember.objects.filter(segment=segment, contact=OuterRef("pk"))
@@ -95,7 +104,7 @@ def segment_members_add(
         return MembersResult(not_found=list(values))
     named = contacts_by_key(segment.workspace, lookup, keys)
     with transaction.atomic():
-        added = membership.add_members(segment, _not_members(segment, named), source=source)
+        added = _add(segment, _not_members(segment, named), source)
         dependents = _has_dependents(segment)
         if added == len(set(_keys(lookup, values))) and not dependents:
             return MembersResult(changed=added)  # each value named someone who joined
@@ -138,7 +147,7 @@ def segment_contacts_add(*, segment: Segment, contacts, source: str = Source.MAN
         workspace_id=segment.workspace_id, pk__in=contacts.order_by().values("pk")
     )
     with transaction.atomic():
-        added = membership.add_members(segment, _not_members(segment, chosen), source=source)
+        added = _add(segment, _not_members(segment, chosen), source)
         if added:
             _queue_all_dependents(segment)
     return added

@@ -153,3 +153,39 @@ def test_a_contact_deleted_while_a_refresh_adds_it_is_removed_again(sent):
 
     assert members(segment) == expected - {gone}
     assert Segment.objects.get(pk=segment.pk).member_count == len(expected) - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_manual_add_leaves_its_history_to_a_worker(postgres, sent):
+    """At WRITE_BEHIND_AFTER people or more the call returns once members and count are
+    committed; the worker it wakes writes their history (entries that trigger)."""
+    from contacts.models import Contact
+    from segments import membership
+
+    ws = WorkspaceFactory()
+    many = membership.WRITE_BEHIND_AFTER
+    Contact.objects.bulk_create(ContactFactory.build(workspace=ws) for _ in range(many))
+    big = services.segment_create(workspace=ws, name="Big", kind="manual")
+    small = services.segment_create(workspace=ws, name="Small", kind="manual")
+    everyone = Contact.objects.filter(workspace=ws)
+    sent.reset_mock()
+
+    assert (
+        services.segment_contacts_add(
+            segment=small,
+            contacts=everyone.filter(pk__in=list(everyone.values_list("pk", flat=True)[:5])),
+        )
+        == 5
+    )
+    assert len(history(small)) == 5 and not sent.called  # a small add: at once, as ever
+
+    assert services.segment_contacts_add(segment=big, contacts=everyone) == many
+    big.refresh_from_db()
+    assert big.member_count == many and len(members(big)) == many
+    assert history(big) == [] and big.history_owed_at is not None
+    assert sent.call_args.args[1] == ws.pk  # a worker is sent for it
+
+    pending.work_through(ws.pk)
+    assert sorted(history(big)) == sorted((pk, "entered") for pk in members(big))
+    assert SegmentChange.objects.filter(segment=big, triggers=True).count() == many
+    assert Segment.objects.get(pk=big.pk).history_owed_at is None
