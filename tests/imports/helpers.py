@@ -51,6 +51,23 @@ def run(imp: Import, user) -> Job:
     return job
 
 
+def run_cancelled_after_first_chunk(imp: Import, user, monkeypatch) -> str:
+    """Start the import and cancel it once its first chunk is applied, as a user would
+    from the page; the job's status when the runner stops."""
+    from imports import engine
+
+    job = services.import_run_start(imp=imp, user=user)
+    original = engine._Work.apply
+
+    def apply_then_cancel(self, *args):
+        result = original(self, *args)
+        services.import_cancel(imp=imp, user=user)
+        return result
+
+    monkeypatch.setattr(engine._Work, "apply", apply_then_cancel)
+    return runner.run(job.pk)
+
+
 def error_rows(job: Job) -> list[dict]:
     """The error file as dicts (header: the original columns, row, error)."""
     if not job.result_file:

@@ -15,7 +15,16 @@ from jobs.models import Job
 from segments import pending
 from segments.models import Segment, SegmentMember
 from tests.factories import ContactFactory, SegmentFactory
-from tests.imports.helpers import error_rows, make, review, run, upload, with_doctype, xlsx
+from tests.imports.helpers import (
+    error_rows,
+    make,
+    review,
+    run,
+    run_cancelled_after_first_chunk,
+    upload,
+    with_doctype,
+    xlsx,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -354,18 +363,9 @@ def test_a_cancelled_import_keeps_what_it_applied_and_says_how_much(
 ):
     settings.IMPORT_CHUNK_ROWS = 2
     imp = make(workspace, user, b"email\na@x.co\nb@x.co\nc@x.co\nd@x.co\ne@x.co\n")
-    job = services.import_run_start(imp=imp, user=user)
-    original = engine._Work.apply
-
-    def apply_then_cancel(self, *args):
-        result = original(self, *args)
-        services.import_cancel(imp=imp, user=user)
-        return result
-
-    monkeypatch.setattr(engine._Work, "apply", apply_then_cancel)
-    assert runner.run(job.pk) == Job.Status.CANCELLED
-    job.refresh_from_db()
+    assert run_cancelled_after_first_chunk(imp, user, monkeypatch) == Job.Status.CANCELLED
     imp.refresh_from_db()
+    job = imp.run_job
     assert imp.status == "cancelled"
     assert job.message.startswith("Cancelled after 2 of 5 rows. 2 rows: 2 created")
     assert sorted(Contact.objects.values_list("email", flat=True)) == ["a@x.co", "b@x.co"]

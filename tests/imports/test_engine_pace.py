@@ -10,10 +10,9 @@ import threading
 import pytest
 
 from contacts.models import Contact
-from imports import engine, services
-from jobs import runner
+from imports import engine
 from jobs.models import Job
-from tests.imports.helpers import make, run
+from tests.imports.helpers import make, run, run_cancelled_after_first_chunk
 
 pytestmark = pytest.mark.django_db
 
@@ -43,16 +42,7 @@ def test_a_finished_import_leaves_the_worker_as_it_found_it(workspace, user):
 def test_a_cancelled_import_leaves_the_worker_as_it_found_it(workspace, user, monkeypatch):
     before = worker_state()
     imp = make(workspace, user, ROWS)
-    job = services.import_run_start(imp=imp, user=user)
-    original = engine._Work.apply
-
-    def apply_then_cancel(self, *args):
-        result = original(self, *args)
-        services.import_cancel(imp=imp, user=user)
-        return result
-
-    monkeypatch.setattr(engine._Work, "apply", apply_then_cancel)
-    assert runner.run(job.pk) == Job.Status.CANCELLED
+    assert run_cancelled_after_first_chunk(imp, user, monkeypatch) == Job.Status.CANCELLED
     assert worker_state() == before
 
 
