@@ -28,7 +28,7 @@ from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from contacts.changes import Change
@@ -629,3 +629,26 @@ def forget_contacts(workspace_id: int, contact_ids: list[int]) -> None:
         Segment.objects.filter(pk=row["segment_id"]).update(
             member_count=F("member_count") - row["n"]
         )
+
+
+def forget_missing(contact_ids: list[int]) -> int:
+    """Member rows of deleted contacts that are still there: a write that read the
+    contact before its deletion committed added them after it (no foreign key stops
+    it; SegmentMember's DERIVED). Filter segments lose them when the deletion's pass
+    re-evaluates the ids; this takes them out of every segment, manual ones too, with
+    their count, under each segment's lock. How many rows went."""
+    stray = SegmentMember.objects.filter(ids_in("contact_id", contact_ids)).exclude(
+        Exists(Contact.objects.filter(pk=OuterRef("contact_id")))
+    )
+    segment_ids = sorted(set(stray.values_list("segment_id", flat=True)))
+    removed = 0
+    for segment_id in segment_ids:
+        with transaction.atomic():
+            try:
+                owed_history.lock(segment_id)
+            except Segment.DoesNotExist:
+                continue
+            gone, _ = stray.filter(segment_id=segment_id).delete()
+            Segment.objects.filter(pk=segment_id).update(member_count=F("member_count") - gone)
+            removed += gone
+    return removed

@@ -256,6 +256,8 @@ def _one_pass(workspace_id: int, holder: str, result: membership.PassResult) -> 
     together = membership.one_transaction() if not plan.whole and not plan.all_contacts else None
     with together or nullcontext():
         _apply(workspace_id, holder, plan, result)
+        if plan.change.deleted and plan.contact_ids:
+            membership.forget_missing(sorted(plan.contact_ids))
         # Every refresh the plan took is done (or its segment is no longer a filter
         # segment); one asked for again meanwhile has a new token and stays.
         for row in refreshes:

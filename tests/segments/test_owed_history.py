@@ -189,3 +189,25 @@ def test_a_large_manual_add_leaves_its_history_to_a_worker(postgres, sent):
     assert sorted(history(big)) == sorted((pk, "entered") for pk in members(big))
     assert SegmentChange.objects.filter(segment=big, triggers=True).count() == many
     assert Segment.objects.get(pk=big.pk).history_owed_at is None
+
+
+@pytest.mark.django_db
+def test_a_manual_segment_loses_a_deleted_contact_added_at_the_same_moment(sent):
+    """A manual add that read the contact before its deletion committed: the member
+    row outlives the contact; the deletion's pass takes it out, count included."""
+    ws = WorkspaceFactory()
+    keep, gone = ContactFactory(workspace=ws), ContactFactory(workspace=ws)
+    manual = services.segment_create(workspace=ws, name="Hand-picked", kind="manual")
+    services.segment_members_add(segment=manual, lookup="id", values=[keep.pk])
+    gone_id = gone.pk
+    contact_services.contact_delete(contact=gone)
+    # The late add's row and count, as it wrote them.
+    SegmentMember.objects.create(
+        segment=manual, contact_id=gone_id, joined_at=timezone.now(), source="manual"
+    )
+    Segment.objects.filter(pk=manual.pk).update(member_count=2)
+
+    pending.work_through(ws.pk)
+
+    assert members(manual) == {keep.pk}
+    assert Segment.objects.get(pk=manual.pk).member_count == 1
