@@ -362,7 +362,7 @@ def refresh_filter_segment(
         )
         if diff.entered and not owe_history:  # some may trigger campaigns: wake who listens
             entries.entered(segment.workspace_id, segment.pk)
-    if owe_history and diff.entered:
+    if owe_history:  # (nobody entered: the mark is cleared all the same)
         owed_history.settle(segment.pk)
     _moved(diff.entered + diff.left)
     return diff

@@ -211,3 +211,12 @@ def test_a_manual_segment_loses_a_deleted_contact_added_at_the_same_moment(sent)
 
     assert members(manual) == {keep.pk}
     assert Segment.objects.get(pk=manual.pk).member_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_segment_that_matches_nobody_owes_nothing(postgres, sent):
+    ws = WorkspaceFactory()
+    ContactFactory(workspace=ws, country="FR")
+    segment = new_segment(ws)
+    assert segment.member_count == 0 and segment.history_owed_at is None
+    assert pending.sweep() == 0
