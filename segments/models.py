@@ -100,9 +100,9 @@ def cause(source: str, *, entered: bool = True) -> str:
 # database. Each check locked the contact's row (SELECT ... FOR KEY SHARE), which
 # rewrote every contact row a refresh touched: 4.0 of 6.4 s for 187,000 members at a
 # million contacts. Django still deletes them with their contact or segment (CASCADE,
-# in the ORM); a contact deleted while a refresh adds it is removed again by the
-# deletion's own pass (every filter segment re-evaluates deleted contacts), and
-# `check_segments --repair` finds any row left over.
+# in the ORM); a contact deleted while a refresh or a manual add writes it is removed
+# again by the deletion's own pass (membership.forget_missing), and
+# `check_segments --repair` finds any filter segment's row left over.
 DERIVED = {"db_index": False, "db_constraint": False}
 
 
