@@ -634,9 +634,9 @@ def forget_contacts(workspace_id: int, contact_ids: list[int]) -> None:
 def forget_missing(contact_ids: list[int]) -> int:
     """Member rows of deleted contacts that are still there: a write that read the
     contact before its deletion committed added them after it (no foreign key stops
-    it; SegmentMember's DERIVED). Filter segments lose them when the deletion's pass
-    re-evaluates the ids; this takes them out of every segment, manual ones too, with
-    their count, under each segment's lock. How many rows went."""
+    it; SegmentMember's DERIVED). The deletion's pass takes them out of every segment,
+    filter and manual, with their count, under each segment's lock, and without a
+    history row (the contact's history went with it). How many rows went."""
     stray = SegmentMember.objects.filter(ids_in("contact_id", contact_ids)).exclude(
         Exists(Contact.objects.filter(pk=OuterRef("contact_id")))
     )

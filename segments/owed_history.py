@@ -6,7 +6,7 @@ count first (what a new segment must show within 5 seconds, api.md) and writes t
 large manual add leaves it to a worker (membership.WRITE_BEHIND_AFTER).
 Until then the segment's row says so; whoever takes the segment's lock next pays the
 history first (`lock`), so it keeps its order, and a worker that died in between
-leaves the debt to the sweep (pending.sweep wakes the workspace, work_through pays).
+leaves the debt to the sweep (pending.sweep wakes the workspace, each pass pays).
 """
 
 from django.db import connection, transaction
@@ -41,9 +41,9 @@ def settle(segment_id: int) -> None:
 
 
 def settle_workspace(workspace_id: int) -> int:
-    """Pay the owed history of every segment of the workspace (pending.work_through,
-    which the sweep sends when a worker died between the members and their
-    history); how many segments owed."""
+    """Pay the owed history of every segment of the workspace (each pass of
+    pending.work_through, to which the sweep sends a worker when one died between
+    the members and their history); how many segments owed."""
     owing = list(
         Segment.objects.filter(workspace_id=workspace_id, history_owed_at__isnull=False)
         .order_by("pk")

@@ -193,7 +193,6 @@ def work_through(workspace_id: int) -> membership.PassResult:
     holder, result = _worker_name(), membership.PassResult()
     while _take_lease(workspace_id, holder):
         try:
-            owed_history.settle_workspace(workspace_id)  # a worker died before it did
             while _one_pass(workspace_id, holder, result):
                 pass
         except LeaseLost:
@@ -242,8 +241,11 @@ def _plan(refreshes: list[PendingRefresh], changes: list[PendingChange]) -> Plan
 
 
 def _one_pass(workspace_id: int, holder: str, result: membership.PassResult) -> bool:
-    """Take what is pending now and do it; False when there was nothing."""
+    """Take what is pending now and do it; False when there was nothing. History
+    left owed first (segments.owed_history): a worker that died before paying it, or
+    a large manual add committed while this worker held the workspace."""
     _woken(workspace_id)
+    owed_history.settle_workspace(workspace_id)
     refreshes = list(PendingRefresh.objects.filter(workspace_id=workspace_id))
     changes = list(
         PendingChange.objects.filter(workspace_id=workspace_id).order_by("id")[:MAX_ROWS_PER_PASS]
@@ -255,9 +257,11 @@ def _one_pass(workspace_id: int, holder: str, result: membership.PassResult) -> 
     # and the deletion of its rows commit together, one commit for the pass.
     together = membership.one_transaction() if not plan.whole and not plan.all_contacts else None
     with together or nullcontext():
-        _apply(workspace_id, holder, plan, result)
         if plan.change.deleted and plan.contact_ids:
+            # Before the rules: rows whose contact is gone leave without a history row
+            # (the contact's history went with it), not as people who left.
             membership.forget_missing(sorted(plan.contact_ids))
+        _apply(workspace_id, holder, plan, result)
         # Every refresh the plan took is done (or its segment is no longer a filter
         # segment); one asked for again meanwhile has a new token and stays.
         for row in refreshes:

@@ -153,6 +153,8 @@ def test_a_contact_deleted_while_a_refresh_adds_it_is_removed_again(sent):
 
     assert members(segment) == expected - {gone}
     assert Segment.objects.get(pk=segment.pk).member_count == len(expected) - 1
+    # Not a person who left: no history row for a contact that is gone.
+    assert not SegmentChange.objects.filter(contact_id=gone).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -220,3 +222,30 @@ def test_a_new_segment_that_matches_nobody_owes_nothing(postgres, sent):
     segment = new_segment(ws)
     assert segment.member_count == 0 and segment.history_owed_at is None
     assert pending.sweep() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_add_while_a_worker_holds_the_workspace_is_paid_by_that_worker(
+    postgres, sent, monkeypatch
+):
+    """The add's own wake finds the workspace taken; the worker that holds it pays the
+    history before it lets go, not a minute later through the sweep."""
+    from segments import membership
+
+    ws = WorkspaceFactory()
+    germans(ws)
+    monkeypatch.setattr(membership, "WRITE_BEHIND_AFTER", 2)
+    manual = services.segment_create(workspace=ws, name="Hand-picked", kind="manual")
+    everyone = ContactFactory._meta.model.objects.filter(workspace=ws)
+    real_apply = pending._apply
+
+    def apply_then_an_add(*args):
+        real_apply(*args)
+        if not SegmentMember.objects.filter(segment=manual).exists():
+            services.segment_contacts_add(segment=manual, contacts=everyone)
+
+    monkeypatch.setattr(pending, "_apply", apply_then_an_add)
+    new_segment(ws)  # the pass during which the add commits
+
+    assert Segment.objects.get(pk=manual.pk).history_owed_at is None
+    assert sorted(history(manual)) == sorted((pk, "entered") for pk in members(manual))
