@@ -51,7 +51,16 @@ class Segment(models.Model):
         constraints = [
             models.UniqueConstraint("workspace", Lower("name"), name="segment_unique_name_ci")
         ]
-        indexes = [models.Index(fields=["workspace", "archived", "id"], name="segment_ws_list")]
+        indexes = [
+            models.Index(fields=["workspace", "archived", "id"], name="segment_ws_list"),
+            # The sweep's look for history owed too long (pending.sweep): the few
+            # segments owing, without reading every segment of every workspace.
+            models.Index(
+                fields=["history_owed_at"],
+                condition=models.Q(history_owed_at__isnull=False),
+                name="segment_history_owed",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -109,8 +118,8 @@ DERIVED = {"db_index": False, "db_constraint": False}
 class SegmentMember(models.Model):
     WORKSPACE_PATH = "segment__workspace"
 
-    # No single-column indexes: (segment, contact) and (contact, segment) below serve
-    # both foreign keys, and fewer indexes keep million-row refreshes cheaper.
+    # No foreign-key indexes of Django's own: (segment, contact) and (contact) below
+    # serve both foreign keys, and fewer indexes keep million-row refreshes cheaper.
     # No foreign-key constraints in the database either (DERIVED, below).
     segment = models.ForeignKey(
         Segment, on_delete=models.CASCADE, related_name="members", **DERIVED
@@ -126,7 +135,11 @@ class SegmentMember(models.Model):
             models.UniqueConstraint(fields=["segment", "contact"], name="segment_member_unique")
         ]
         indexes = [
-            models.Index(fields=["contact", "segment"], name="segment_member_contact"),
+            # One column, so PostgreSQL keeps each contact's entries as one posting list
+            # (deduplication): some four times fewer pages than (contact, segment), and
+            # a new segment of 500,000 members touches (and WAL-logs) that many fewer.
+            # Lookups by (segment, contact) use segment_member_unique.
+            models.Index(fields=["contact"], name="segment_member_by_contact"),
             # The Members tab's order (selectors.MEMBER_ORDER): 51 rows read from the
             # index instead of sorting every member of the segment.
             models.Index(fields=["segment", "-joined_at", "-id"], name="segment_member_recent"),
