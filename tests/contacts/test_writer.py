@@ -477,3 +477,23 @@ def test_concurrent_upserts_of_the_same_new_emails_update_and_never_reject(monke
     assert Contact.objects.filter(workspace=workspace).count() == 600
     assert Tag.objects.filter(workspace=workspace).count() == 1
     assert ContactTag.objects.filter(contact__workspace=workspace).count() == 600
+
+
+def test_a_new_contact_made_by_another_transaction_after_the_checks_is_merged(
+    workspace, monkeypatch
+):
+    """A chunk the checks found nowhere is written by a plain INSERT; when another
+    transaction made one of its contacts meanwhile, the chunk is merged instead."""
+    ContactFactory(workspace=workspace, email="made@example.com", city="Rome")
+    monkeypatch.setattr(writer._Writer, "_stored", lambda self, keys: {})  # checked too early
+    result = write(
+        workspace,
+        [
+            {"email": "MADE@example.com", "city": "Oslo"},
+            {"email": "new@example.com", "city": "Lima"},
+        ],
+    )
+    assert result.errors == []
+    assert result.outcomes == ["updated", "created"]
+    assert contact(workspace, "made@example.com").city == "Oslo"
+    assert Contact.objects.filter(workspace=workspace).count() == 2
