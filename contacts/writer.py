@@ -301,9 +301,10 @@ class _Writer:
                 holders[clean_lookup(item.fields[self.other])] = me
             # A later item of the same contact goes in a later statement; so does one
             # taking an other-key value that an earlier item gave up or took.
-            item.round = 1 + max(
-                [key_round.get(item.key, 0), *(other_round.get(v, 0) for v in touched)]
-            )
+            latest = key_round.get(item.key, 0)
+            for value in touched:  # (no generator: this runs for every row of an import)
+                latest = max(latest, other_round.get(value, 0))
+            item.round = latest + 1
             key_round[item.key] = item.round
             for value in touched:
                 other_round[value] = item.round

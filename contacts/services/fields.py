@@ -3,6 +3,8 @@ normalised once (text trimmed, an empty email or external id stored as NULL so t
 unique indexes ignore it, the score a whole number in PostgreSQL's integer range),
 every error collected by field so a form shows each beside its input."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
@@ -14,7 +16,23 @@ EDITABLE_FIELDS = [*TEXT_FIELDS, "score"]
 SCORE_LIMIT = 2_147_483_647
 # What a change to a contact's tags, events or devices announces: its updated_at.
 TOUCHED = {"updated_at"}
-_email_validator = EmailValidator(message="Enter a valid email address.")
+
+
+def _compiled(lazy) -> re.Pattern:
+    return re.compile(lazy.pattern, lazy.flags)
+
+
+class _EmailValidator(EmailValidator):
+    """Django's checks with its patterns compiled once, here: its own are lazy, and
+    the proxy in front of them cost a fifth of an import's email checks."""
+
+    user_regex = _compiled(EmailValidator.user_regex)
+    domain_regex = _compiled(EmailValidator.domain_regex)
+    literal_regex = _compiled(EmailValidator.literal_regex)
+
+
+_email_validator = _EmailValidator(message="Enter a valid email address.")
+MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in EDITABLE_FIELDS}
 
 
 def _clean_field(name: str, value):
@@ -27,7 +45,7 @@ def _clean_field(name: str, value):
     text = str(value).strip()
     if "\x00" in text:
         raise KithError("Contains a NUL character.", field=name)
-    max_length = Contact._meta.get_field(name).max_length
+    max_length = MAX_LENGTHS[name]
     if len(text) > max_length:
         raise KithError(f"At most {max_length} characters.", field=name)
     if name == "email" and text:
