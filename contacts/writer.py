@@ -68,6 +68,8 @@ MATCH_FIELDS = ("email", "external_id")
 CHUNK_ROWS = 5000
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+# How a chunk of contacts is written (_Writer._way).
+INSERT, UPDATE, UPSERT = "insert", "update", "upsert"
 CONTACT_TABLE = Contact._meta.db_table
 TAG_LINK_TABLE = ContactTag._meta.db_table
 # What an upsert statement inserts for every row; fields an item does not give get
@@ -80,14 +82,15 @@ DEFAULTS = {name: Contact._meta.get_field(name).get_default() for name in EDITAB
 # ON CONFLICT that follows belongs to the INSERT.
 _ROW_TYPES = {name: "integer" if name == "score" else "text" for name in EDITABLE_FIELDS}
 _ROW_TYPES["attributes"] = "jsonb"
+_ROW_DEFINITION = ", ".join(f'"{name}" {kind}' for name, kind in _ROW_TYPES.items())
 ROW_SOURCE = {
-    "postgresql": "json_to_recordset(%s::json) AS u("
-    + ", ".join(f'"{name}" {kind}' for name, kind in _ROW_TYPES.items())
-    + ")",
+    "postgresql": f"json_to_recordset(%s::json) AS u({_ROW_DEFINITION})",
     "sqlite": "(SELECT "
     + ", ".join(f"json_extract(value, '$.{name}') AS \"{name}\"" for name in _ROW_TYPES)
     + " FROM json_each(%s)) AS u WHERE true",
 }
+# The same with each stored contact's id (an UPDATE by id, PostgreSQL only).
+KNOWN_ROW_SOURCE = f"json_to_recordset(%s::json) AS u({_ROW_DEFINITION}, id bigint)"
 ROW_COLUMNS = ", ".join(f'u."{name}"' for name in [*EDITABLE_FIELDS, "attributes"])
 LINK_SOURCE = {
     "postgresql": "SELECT (link ->> 0)::bigint, (link ->> 1)::bigint, %s "
@@ -442,28 +445,44 @@ class _Writer:
         for shape, group in groups.items():
             for start in range(0, len(group), CHUNK_ROWS):
                 chunk = group[start : start + CHUNK_ROWS]
-                # A chunk of contacts the checks found nowhere (most of an import's)
-                # is a plain INSERT: PostgreSQL's ON CONFLICT pays a speculative
-                # insertion for each new row (some 15% of the statement). Not split
-                # from a mixed chunk: one statement in key order keeps the lock order.
-                fresh = not any(item.key in self.ids for item in chunk)
-                self._write_chunk(shape, chunk, fresh)
+                self._write_chunk(shape, chunk, self._way(chunk))
 
-    def _write_chunk(self, shape: tuple, items: list[_Item], fresh: bool) -> None:
+    def _way(self, chunk: list[_Item]) -> str:
+        """How a chunk is written. ON CONFLICT pays, in PostgreSQL, a speculative
+        insertion for each new row and an arbiter probe and a row lock for each stored
+        one (some 15% and 10% of the statement): a chunk of contacts the checks found
+        nowhere (most of an import's) is a plain INSERT, one of contacts they all found
+        an UPDATE by id. A mixed chunk is not split: one statement in key order keeps
+        the lock order."""
+        known = sum(item.key in self.ids for item in chunk)
+        if not known:
+            return INSERT
+        if known == len(chunk) and self.postgres:
+            return UPDATE
+        return UPSERT
+
+    def _write_chunk(self, shape: tuple, items: list[_Item], way: str = UPSERT) -> None:
         try:
             with transaction.atomic():
-                returned = self._upsert(shape, items, fresh=fresh)
+                returned = self._statement(shape, items, way)
         except IntegrityError:
-            if fresh:  # another transaction made one of them since the checks: merge
-                self._write_chunk(shape, items, fresh=False)
+            if way != UPSERT:  # another transaction made or changed one since the checks
+                self._write_chunk(shape, items)
                 return
             # Another transaction took an other-key value after the checks.
             if len(items) > 1:
                 for item in items:
-                    self._write_chunk(shape, [item], fresh=False)
+                    self._write_chunk(shape, [item])
             else:
                 self._reject_lost_race(items[0])
             return
+        if way == UPDATE:
+            # Not updated: nothing differed, or another transaction deleted the
+            # contact or changed its key since the checks; ON CONFLICT sorts them out.
+            left = [item for item in items if item.key not in returned]
+            if left:
+                self._write_chunk(shape, left)
+            items = [item for item in items if item.key in returned]
         for item in items:
             hit = returned.get(item.key)
             if hit is None:  # nothing differed: the row was left alone
@@ -483,39 +502,42 @@ class _Writer:
         else:
             self._reject(item, KithError("A concurrent change got in the way; send again."))
 
-    def _upsert(
-        self, shape: tuple, items: list[_Item], fresh: bool = False
-    ) -> dict[str, tuple[int, bool]]:
-        """Run one statement; {key: (id, created)} of the rows it inserted or changed.
-        `fresh`: none of them is stored, a plain INSERT (that fails if one is)."""
+    def _statement(self, shape: tuple, items: list[_Item], way: str) -> dict[str, tuple]:
+        """Run one statement (`way`: INSERT, UPDATE or UPSERT); {key: (id, created)} of
+        the rows it inserted or changed."""
         rows = [{**DEFAULTS, **item.fields, "attributes": item.attributes} for item in items]
+        if way == UPDATE:
+            for row, item in zip(rows, items, strict=True):
+                row["id"] = self.ids[item.key]
         # The rows travel as one JSON parameter: a short statement that parses fast,
         # whatever the number of rows.
-        source = f"SELECT %s, {ROW_COLUMNS}, %s, %s FROM {ROW_SOURCE[connection.vendor]}"
-        params = [self.workspace.id, self.db_now, self.db_now, json.dumps(rows)]
+        rows = json.dumps(rows)
         with connection.cursor() as cursor:
+            if way == UPDATE:
+                cursor.execute(self._update_sql(shape), [self.db_now, rows, self.workspace.id])
+                return {clean_lookup(value): (pk, False) for pk, value in cursor.fetchall()}
             if not self.postgres:
                 # SQLite writes one transaction at a time and ids only grow
                 # (AUTOINCREMENT): the rows above today's top id are the new ones.
                 cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CONTACT_TABLE}")
                 top = cursor.fetchone()[0]
-            cursor.execute(self._upsert_sql(shape, source, fresh), params)
+            source = f"SELECT %s, {ROW_COLUMNS}, %s, %s FROM {ROW_SOURCE[connection.vendor]}"
+            cursor.execute(
+                self._insert_sql(shape, source, way),
+                [self.workspace.id, self.db_now, self.db_now, rows],
+            )
             rows = cursor.fetchall()
-        if fresh:
-            return {clean_lookup(row[1]): (row[0], True) for row in rows}
+        if way == INSERT:
+            return {clean_lookup(value): (pk, True) for pk, value in rows}
         if self.postgres:  # xmax is 0 on a row this statement inserted
             return {clean_lookup(value): (pk, inserted) for pk, value, inserted in rows}
         return {clean_lookup(value): (pk, pk > top) for pk, value in rows}
 
-    def _upsert_sql(self, shape: tuple, source: str, fresh: bool = False) -> str:
+    def _changes(self, shape: tuple) -> tuple[str, str]:
+        """SQL: (the SET list, the condition that something differs) of a write of
+        rows `EXCLUDED` into contacts `c`."""
         given, has_attributes, removed = shape
         quote = connection.ops.quote_name
-        insert = (
-            f"INSERT INTO {quote(CONTACT_TABLE)} AS c "
-            f"({', '.join(quote(c) for c in INSERT_COLUMNS)}) {source}"
-        )
-        if fresh:
-            return f"{insert} RETURNING id, {quote(self.match_on)}"
         differs_op = "IS DISTINCT FROM" if self.postgres else "IS NOT"
         sets = [f"{quote(name)} = EXCLUDED.{quote(name)}" for name in given]
         differs = [f"c.{quote(name)} {differs_op} EXCLUDED.{quote(name)}" for name in given]
@@ -524,12 +546,37 @@ class _Writer:
             sets.append(f"attributes = {merged}")
             differs.append(self._attributes_differ(merged, removed))
         sets.append("updated_at = EXCLUDED.updated_at")
+        return ", ".join(sets), " OR ".join(differs)
+
+    def _insert_sql(self, shape: tuple, source: str, way: str) -> str:
+        quote = connection.ops.quote_name
         match = quote(self.match_on)
+        insert = (
+            f"INSERT INTO {quote(CONTACT_TABLE)} AS c "
+            f"({', '.join(quote(c) for c in INSERT_COLUMNS)}) {source}"
+        )
+        if way == INSERT:
+            return f"{insert} RETURNING id, {match}"
+        sets, differs = self._changes(shape)
         returning = f"id, {match}" + (", (xmax = 0)" if self.postgres else "")
         return (
-            f"{insert} "
-            f"ON CONFLICT (workspace_id, lower({match})) DO UPDATE SET {', '.join(sets)} "
-            f"WHERE {' OR '.join(differs)} RETURNING {returning}"
+            f"{insert} ON CONFLICT (workspace_id, lower({match})) DO UPDATE SET {sets} "
+            f"WHERE {differs} RETURNING {returning}"
+        )
+
+    def _update_sql(self, shape: tuple) -> str:
+        """PostgreSQL: the rows by the ids the checks found, still under their key.
+        The rows are called EXCLUDED, as in the upsert, so both share _changes."""
+        quote = connection.ops.quote_name
+        match = quote(self.match_on)
+        sets, differs = self._changes(shape)
+        return (
+            f"UPDATE {quote(CONTACT_TABLE)} AS c SET {sets} "
+            f"FROM (SELECT u.*, %s::timestamptz AS updated_at "
+            f"FROM {KNOWN_ROW_SOURCE}) AS EXCLUDED "
+            f"WHERE c.id = EXCLUDED.id AND c.workspace_id = %s "
+            f"AND lower(c.{match}) = lower(EXCLUDED.{match}) AND ({differs}) "
+            f"RETURNING c.id, c.{match}"
         )
 
     def _merged_attributes(self, removed: tuple[str, ...]) -> str:

@@ -497,3 +497,46 @@ def test_a_new_contact_made_by_another_transaction_after_the_checks_is_merged(
     assert result.outcomes == ["updated", "created"]
     assert contact(workspace, "made@example.com").city == "Oslo"
     assert Contact.objects.filter(workspace=workspace).count() == 2
+
+
+def test_a_contact_deleted_after_the_checks_is_made_again(workspace, monkeypatch):
+    """Contacts the checks found are updated by id; one deleted meanwhile is made
+    again under its key, as the upsert by key always did."""
+    gone = ContactFactory(workspace=workspace, email="gone@example.com", city="Rome")
+    ContactFactory(workspace=workspace, email="kept@example.com", city="Rome")
+    checked = writer._Writer._stored
+
+    def stored_then_deleted(self, keys):
+        found = checked(self, keys)
+        Contact.objects.filter(pk=gone.pk).delete()
+        return found
+
+    monkeypatch.setattr(writer._Writer, "_stored", stored_then_deleted)
+    result = write(
+        workspace,
+        [
+            {"email": "gone@example.com", "city": "Oslo"},
+            {"email": "kept@example.com", "city": "Lima"},
+        ],
+    )
+    assert result.errors == []
+    assert result.outcomes == ["created", "updated"]
+    assert contact(workspace, "gone@example.com").city == "Oslo"
+    assert contact(workspace, "kept@example.com").city == "Lima"
+
+
+def test_a_key_changed_after_the_checks_is_written_under_the_key_given(workspace, monkeypatch):
+    moved = ContactFactory(workspace=workspace, email="old@example.com", city="Rome")
+    checked = writer._Writer._stored
+
+    def stored_then_changed(self, keys):
+        found = checked(self, keys)
+        Contact.objects.filter(pk=moved.pk).update(email="elsewhere@example.com")
+        return found
+
+    monkeypatch.setattr(writer._Writer, "_stored", stored_then_changed)
+    result = write(workspace, [{"email": "old@example.com", "city": "Oslo"}])
+    assert result.errors == []
+    assert result.outcomes == ["created"]
+    assert contact(workspace, "old@example.com").city == "Oslo"
+    assert contact(workspace, "elsewhere@example.com").city == "Rome"  # left alone
