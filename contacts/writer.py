@@ -277,7 +277,9 @@ class _Writer:
                 self._reject(index, exc)
         # The stored contacts the batch names, and who holds the other keys it sets:
         # the items are then checked against them as if applied one by one.
-        stored = self._stored([c.key for c in candidates])
+        given = {name for c in candidates for name in c.fields}
+        attributes = any(c.raw_attributes is not None for c in candidates)
+        stored = self._stored([c.key for c in candidates], given, attributes)
         self.ids = {key: contact.id for key, contact in stored.items()}
         holders = self._other_key_holders(candidates)
         definitions = (
@@ -329,10 +331,15 @@ class _Writer:
             return f"{key} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
         return f"{key} IN (SELECT value FROM json_each(%s))"
 
-    def _stored(self, keys) -> dict[str, SimpleNamespace]:
-        """{key: the stored contact} for the keys that name one: the fields the
-        checks compare items with (plain values: a batch is large)."""
-        columns = ["id", *EDITABLE_FIELDS, "attributes"]
+    def _stored(
+        self, keys, fields: set[str] = frozenset(), attributes: bool = False
+    ) -> dict[str, SimpleNamespace]:
+        """{key: the stored contact} for the keys that name one: its id, both keys and
+        the `fields` (and `attributes`) the checks compare items with, as plain values
+        (a batch is large, and a contact's other fields and attributes are not read)."""
+        wanted = {self.match_on, self.other, *fields}
+        columns = ["id", *(n for n in EDITABLE_FIELDS if n in wanted)]
+        columns += ["attributes"] if attributes else []
         quote = connection.ops.quote_name
         named = self._named(f"lower({quote(self.match_on)})")
         with connection.cursor() as cursor:
@@ -345,7 +352,7 @@ class _Writer:
         stored = {}
         for row in rows:
             contact = SimpleNamespace(**dict(zip(columns, row, strict=True)))
-            if isinstance(contact.attributes, str):  # JSON arrives as text
+            if isinstance(getattr(contact, "attributes", None), str):  # JSON as text
                 contact.attributes = json.loads(contact.attributes)
             stored[clean_lookup(getattr(contact, self.match_on))] = contact
         return stored
