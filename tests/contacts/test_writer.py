@@ -499,19 +499,25 @@ def test_a_new_contact_made_by_another_transaction_after_the_checks_is_merged(
     assert Contact.objects.filter(workspace=workspace).count() == 2
 
 
+def after_the_checks(monkeypatch, change) -> None:
+    """`change` runs right after the writer read the stored contacts, as another
+    transaction's write would land between the checks and the statement."""
+    checked = writer._Writer._stored
+
+    def stored_then_changed(self, *args):
+        found = checked(self, *args)
+        change()
+        return found
+
+    monkeypatch.setattr(writer._Writer, "_stored", stored_then_changed)
+
+
 def test_a_contact_deleted_after_the_checks_is_made_again(workspace, monkeypatch):
     """Contacts the checks found are updated by id; one deleted meanwhile is made
     again under its key, as the upsert by key always did."""
     gone = ContactFactory(workspace=workspace, email="gone@example.com", city="Rome")
     ContactFactory(workspace=workspace, email="kept@example.com", city="Rome")
-    checked = writer._Writer._stored
-
-    def stored_then_deleted(self, *args):
-        found = checked(self, *args)
-        Contact.objects.filter(pk=gone.pk).delete()
-        return found
-
-    monkeypatch.setattr(writer._Writer, "_stored", stored_then_deleted)
+    after_the_checks(monkeypatch, lambda: Contact.objects.filter(pk=gone.pk).delete())
     result = write(
         workspace,
         [
@@ -527,14 +533,10 @@ def test_a_contact_deleted_after_the_checks_is_made_again(workspace, monkeypatch
 
 def test_a_key_changed_after_the_checks_is_written_under_the_key_given(workspace, monkeypatch):
     moved = ContactFactory(workspace=workspace, email="old@example.com", city="Rome")
-    checked = writer._Writer._stored
-
-    def stored_then_changed(self, *args):
-        found = checked(self, *args)
-        Contact.objects.filter(pk=moved.pk).update(email="elsewhere@example.com")
-        return found
-
-    monkeypatch.setattr(writer._Writer, "_stored", stored_then_changed)
+    after_the_checks(
+        monkeypatch,
+        lambda: Contact.objects.filter(pk=moved.pk).update(email="elsewhere@example.com"),
+    )
     result = write(workspace, [{"email": "old@example.com", "city": "Oslo"}])
     assert result.errors == []
     assert result.outcomes == ["created"]
