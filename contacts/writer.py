@@ -7,7 +7,11 @@ on email or external id, with set-based statements:
     INSERT … ON CONFLICT (workspace_id, lower(key)) DO UPDATE SET …
         WHERE <a given value differs from the stored one> RETURNING …
 
-on PostgreSQL and on SQLite (3.35+: UPSERT with RETURNING). Items are checked first
+on PostgreSQL and on SQLite (3.35+: UPSERT with RETURNING). A chunk whose contacts
+the checks found nowhere is a plain INSERT, and on PostgreSQL one whose contacts they
+all found is an UPDATE by id (_Writer._way): cheaper than ON CONFLICT, which takes
+over for a chunk whose plain statement a concurrent write got in the way of (a
+contact made, deleted or re-keyed since the checks). Items are checked first
 with the rules of contacts.services (clean_fields, clean_attributes,
 clean_tag_names), as if they were applied one after the other in the order given:
 
@@ -26,9 +30,10 @@ clean_tag_names), as if they were applied one after the other in the order given
 - Changes are announced once per call through contacts.changes, never per contact.
 
 Concurrent calls upserting the same new emails update each other's contacts instead
-of failing: PostgreSQL's ON CONFLICT waits for the other transaction and then takes
-the update branch. Rows are written sorted by key, so two calls lock rows in the same
-order and do not deadlock.
+of failing: a plain INSERT meeting the other's new row waits for its transaction and
+fails, and the chunk is written again by ON CONFLICT, which takes the update branch.
+Rows are written sorted by key, one statement a chunk, so two calls lock rows in the
+same order and do not deadlock.
 
 `bulk_insert` and `contacts_insert_new` are the fast path for rows known to be new
 (the demo data): COPY on PostgreSQL, executemany elsewhere.
