@@ -42,7 +42,7 @@ from django.urls import reverse
 
 from contacts.models import Contact, CustomAttribute, clean_lookup
 from contacts.services import attribute_definitions, contacts_find
-from contacts.writer import CREATED, UNCHANGED, UPDATED, contacts_write
+from contacts.writer import CREATED, UNCHANGED, UPDATED, Prepared, contacts_prepare, contacts_write
 from imports.mapping import ATTRIBUTE_PREFIX, RowReader, match_field
 from imports.models import Import
 from imports.reading import FileRefused, cell_text
@@ -206,11 +206,15 @@ def _batched(rows, first: int, most: int):
 
 
 class _Chunk:
-    """One chunk's outcome: its counts and its rejected rows."""
+    """One chunk: its rows to write, then its outcome: its counts and rejected rows."""
 
     def __init__(self):
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.rejected: list[tuple[object, str]] = []  # (Row, error)
+        # The rows to write, their items, and those prepared for contacts.writer.
+        self.rows: list = []
+        self.items: list[dict] = []
+        self.prepared: Prepared | None = None
 
     def reject(self, row, error: str) -> None:
         self.rejected.append((row, error))
@@ -281,14 +285,14 @@ class _Work:
         """Each checked chunk applied, with its checkpoint, in a transaction of its own."""
         for chunk in checked:
             self.context.raise_if_cancelled()
-            done += len(chunk)
+            done += chunk.counts["rows"]
             with transaction.atomic():
                 self._commit_without_waiting()
                 outcome = self.apply(chunk)
                 self.save_rejected(number, outcome)
                 checkpoint = {**point, "rows": done, "chunk": number + 1}
                 self.context.advance(
-                    add_done=len(chunk),
+                    add_done=chunk.counts["rows"],
                     counters=outcome.counts,
                     errors=self.sample(outcome),
                     checkpoint=checkpoint,
@@ -342,39 +346,50 @@ class _Work:
 
     # ------------------------------------------------------------ one chunk
 
-    def check(self, chunk: list) -> list:
-        """[(row, item, error)]: no database, so it runs ahead in a thread of its own,
-        row by row in its turns."""
-        checked = []
-        for row in chunk:
-            self.turns.wait()
-            checked.append((row, *self.reader.item(row.cells)))
-        return checked
-
-    def apply(self, chunk: list) -> _Chunk:
+    def check(self, chunk: list) -> _Chunk:
+        """The chunk's rows checked, the rejected ones set aside, and (to create or
+        update contacts) the others prepared for contacts.writer: no database, so it
+        runs ahead in a thread of its own, row by row in its turns."""
         outcome = _Chunk()
         outcome.counts["rows"] = len(chunk)
-        items, rows = [], []
-        for row, item, error in chunk:
+        for row in chunk:
+            self.turns.wait()
+            item, error = self.reader.item(row.cells)
             if error:
                 outcome.reject(row, error)
             elif not item.get(self.match_on):
                 label = "email" if self.match_on == "email" else "external ID"
                 outcome.reject(row, f"No {label}: each row needs one to find its contact.")
             else:
-                items.append(item)
-                rows.append(row)
-        if self.add_mode:
-            self._add_existing(outcome, items, rows)
-        else:
-            self._upsert(outcome, items, rows)
+                outcome.items.append(item)
+                outcome.rows.append(row)
+        if not self.add_mode:
+            outcome.prepared = contacts_prepare(
+                match_on=self.match_on, items=self._paced(outcome.items), cleaned=True
+            )
         return outcome
 
-    def _upsert(self, outcome: _Chunk, items: list, rows: list) -> None:
+    def _paced(self, items: list):
+        """`items`, one at a time in the reader's turns."""
+        for item in items:
+            self.turns.wait()
+            yield item
+
+    def apply(self, outcome: _Chunk) -> _Chunk:
+        if self.add_mode:
+            self._add_existing(outcome, outcome.items, outcome.rows)
+        else:
+            self._upsert(outcome)
+        # What the chunk's counts need is kept until its commit, not its rows.
+        outcome.items, outcome.rows, outcome.prepared = [], [], None
+        return outcome
+
+    def _upsert(self, outcome: _Chunk) -> None:
+        items, rows = outcome.items, outcome.rows
         written = contacts_write(
             workspace=self.imp.workspace,
             match_on=self.match_on,
-            items=items,
+            items=outcome.prepared,
             define_attributes=False,
             definitions=self.definitions,
             dry_run=self.dry_run,
