@@ -35,6 +35,11 @@ fails, and the chunk is written again by ON CONFLICT, which takes the update bra
 Rows are written sorted by key, one statement a chunk, so two calls lock rows in the
 same order and do not deadlock.
 
+`contacts_prepare` is the half of the checks that needs no database (shapes,
+cleaning, each row's JSON): a caller with a thread to spare, the importer, prepares
+its next chunk there while this one is written, and hands the Prepared batch to
+`contacts_write`.
+
 `bulk_insert` and `contacts_insert_new` are the fast path for rows known to be new
 (the demo data): COPY on PostgreSQL, executemany elsewhere.
 """

@@ -6,7 +6,9 @@
   (FIRST_CHUNK_ROWS, doubling): the database starts on rows at once instead of
   waiting for a whole chunk to be read and checked, while the next one is read.
 - Each row is checked against its fields' types (imports.mapping); a row that does
-  not fit is rejected whole, with its reason. The chunk's other rows are written
+  not fit is rejected whole, with its reason. The reader thread does this and
+  prepares the other rows for contacts.writer (contacts_prepare), in the turns the
+  import's thread leaves it while waiting on the database. The chunk's rows are written
   set-based by contacts.writer (one statement per shape, repeated emails in rounds,
   so a row repeating an earlier email updates the contact that row made), and, with a
   segment, added to it through segments.services in one INSERT ... SELECT.

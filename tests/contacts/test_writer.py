@@ -166,6 +166,58 @@ def test_a_repeated_key_with_nothing_new_is_unchanged(workspace):
     assert result.outcomes == ["unchanged"] * 3
 
 
+# ---------------------------------------------------------------- prepared batches
+
+
+def test_a_batch_prepared_in_another_thread_is_written_as_its_items(workspace, announced):
+    """An import prepares each chunk of cleaned rows in its reader thread: a new
+    contact named twice, a stored one updated and then named again unchanged."""
+    old = ContactFactory(
+        workspace=workspace,
+        email="old@example.com",
+        city="Oslo",
+        attributes={"seats": 1, "plan": "pro"},
+    )
+    items = [
+        {"email": "new@example.com", "first_name": "New", "attributes": {"seats": 2}},
+        {"email": "old@example.com", "city": "Rome", "attributes": {"seats": None}},
+        {"email": "NEW@example.com", "last_name": "Again", "attributes": {"seats": 3}},
+        {"email": "old@example.com", "city": "Rome"},
+        "not an object",
+    ]
+    prepared = []
+    thread = threading.Thread(
+        target=lambda: prepared.append(
+            writer.contacts_prepare(match_on="email", items=iter(items), cleaned=True)
+        )
+    )
+    thread.start()
+    thread.join()
+    result = write(workspace, prepared[0], cleaned=True)
+
+    assert result.outcomes == ["created", "updated", "updated", "unchanged", None]
+    assert result.errors == [{"index": 4, "message": "Each contact must be an object."}]
+    new = contact(workspace, "new@example.com")
+    assert (new.email, new.first_name, new.last_name) == ("NEW@example.com", "New", "Again")
+    assert new.attributes == {"seats": 3}
+    old.refresh_from_db()
+    assert (old.city, old.attributes) == ("Rome", {"plan": "pro"})
+    assert result.contact_ids[:4] == [new.id, old.id, new.id, old.id]
+    created, updated = announced
+    assert (created[0], created[1].created) == ([new.id], True)
+    assert updated[0] == [old.id]
+    assert {"city", "attributes.seats"} <= updated[1].fields
+
+
+def test_a_batch_prepared_for_another_write_is_refused(workspace):
+    prepared = writer.contacts_prepare(match_on="email", items=[{"email": "a@example.com"}])
+    with pytest.raises(ValueError):
+        write(workspace, prepared, match_on="external_id")
+    with pytest.raises(ValueError):
+        write(workspace, prepared, cleaned=True)
+    assert not Contact.objects.filter(workspace=workspace).exists()
+
+
 # ---------------------------------------------------------------- attributes
 
 
