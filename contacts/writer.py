@@ -640,13 +640,21 @@ class _Writer:
         return {clean_lookup(value): (pk, pk > top) for pk, value in rows}
 
     def _rows_json(self, items: list[_Item], *, with_ids: bool) -> str:
-        """The items' rows as one JSON array, from the rows made ahead where there are
-        some (an object's text, to which the id is prefixed)."""
-        rows = []
-        for item in items:
-            row = item.row or json.dumps({**DEFAULTS, **item.fields, "attributes": item.attributes})
-            rows.append(f'{{"id": {self.ids[item.key]:d}, {row[1:]}' if with_ids else row)
-        return f"[{', '.join(rows)}]"
+        """The items' rows as one JSON array: the rows made ahead (an object's text,
+        to which the id is prefixed), or else made here."""
+        if not items[0].row:  # (a batch's items are all prepared so, or none)
+            rows = [{**DEFAULTS, **item.fields, "attributes": item.attributes} for item in items]
+            if with_ids:
+                for row, item in zip(rows, items, strict=True):
+                    row["id"] = self.ids[item.key]
+            return json.dumps(rows)
+        texts = [item.row for item in items]
+        if with_ids:
+            texts = [
+                f'{{"id": {self.ids[item.key]:d}, {text[1:]}'
+                for item, text in zip(items, texts, strict=True)
+            ]
+        return "[" + ", ".join(texts) + "]"
 
     def _changes(self, shape: tuple) -> tuple[str, str]:
         """SQL: (the SET list, the condition that something differs) of a write of
