@@ -254,6 +254,11 @@ def contacts_upsert(*, workspace: Workspace, match_on: str, items: list) -> Upse
     )
 
 
+def _row(fields: dict, attributes: dict) -> dict:
+    """An item's row of a write statement: the fields it gives over the defaults."""
+    return {**DEFAULTS, **fields, "attributes": attributes}
+
+
 class _Shape:
     """An item's shape checked and its fields cleaned (no database)."""
 
@@ -283,7 +288,7 @@ class _Shape:
         attributes = attributes or {}
         item.attributes = {k: v for k, v in attributes.items() if v is not None}
         item.removed = tuple(sorted(k for k, v in attributes.items() if v is None))
-        item.row = json.dumps({**DEFAULTS, **fields, "attributes": item.attributes})
+        item.row = json.dumps(_row(fields, item.attributes))
         item.fresh = frozenset(
             [n for n, v in fields.items() if DEFAULTS[n] != v]
             + [f"attributes.{k}" for k in item.attributes]
@@ -642,8 +647,8 @@ class _Writer:
     def _rows_json(self, items: list[_Item], *, with_ids: bool) -> str:
         """The items' rows as one JSON array: the rows made ahead (an object's text,
         to which the id is prefixed), or else made here."""
-        if not items[0].row:  # (a batch's items are all prepared so, or none)
-            rows = [{**DEFAULTS, **item.fields, "attributes": item.attributes} for item in items]
+        if not self.cleaned:  # (only cleaned items have their rows made ahead)
+            rows = [_row(item.fields, item.attributes) for item in items]
             if with_ids:
                 for row, item in zip(rows, items, strict=True):
                     row["id"] = self.ids[item.key]

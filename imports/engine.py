@@ -290,13 +290,13 @@ class _Work:
             done += chunk.counts["rows"]
             with transaction.atomic():
                 self._commit_without_waiting()
-                outcome = self.apply(chunk)
-                self.save_rejected(number, outcome)
+                self.apply(chunk)
+                self.save_rejected(number, chunk)
                 checkpoint = {**point, "rows": done, "chunk": number + 1}
                 self.context.advance(
                     add_done=chunk.counts["rows"],
-                    counters=outcome.counts,
-                    errors=self.sample(outcome),
+                    counters=chunk.counts,
+                    errors=self.sample(chunk),
                     checkpoint=checkpoint,
                 )
             number += 1
@@ -377,14 +377,14 @@ class _Work:
             self.turns.wait()
             yield item
 
-    def apply(self, outcome: _Chunk) -> _Chunk:
+    def apply(self, chunk: _Chunk) -> None:
+        """The chunk's rows written; its counts and rejected rows filled in."""
         if self.add_mode:
-            self._add_existing(outcome, outcome.items, outcome.rows)
+            self._add_existing(chunk)
         else:
-            self._upsert(outcome)
+            self._upsert(chunk)
         # What the chunk's counts need is kept until its commit, not its rows.
-        outcome.items, outcome.rows, outcome.prepared = [], [], None
-        return outcome
+        chunk.items, chunk.rows, chunk.prepared = [], [], None
 
     def _upsert(self, outcome: _Chunk) -> None:
         items, rows = outcome.items, outcome.rows
@@ -423,7 +423,8 @@ class _Work:
             firsts.setdefault(key, index)
             self.seen[key] = digest
 
-    def _add_existing(self, outcome: _Chunk, items: list, rows: list) -> None:
+    def _add_existing(self, outcome: _Chunk) -> None:
+        items, rows = outcome.items, outcome.rows
         values = [str(item[self.match_on]) for item in items]
         found = contacts_find(self.imp.workspace, self.match_on, values)
         ids = []
